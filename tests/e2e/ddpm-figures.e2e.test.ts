@@ -63,7 +63,9 @@ describe('schedule explorer', () => {
     const after = (await readout()).scaled_linear[1];
     expect(after).toBeLessThan(before);
     // The cursor rule moved with it in every plot.
-    const xs = await figure().locator('g.cursor line').evaluateAll((lines) => lines.map((l) => Number(l.getAttribute('x1'))));
+    const xs = await figure()
+      .locator('g.cursor line')
+      .evaluateAll((lines) => lines.map((l) => Number(l.getAttribute('x1'))));
     expect(xs).toHaveLength(3);
   });
 
@@ -92,7 +94,10 @@ describe('forward-process scrubber', () => {
 
   async function scrub(t: number) {
     await setRange(figure().getByLabel('Timestep t'), t);
-    await page.waitForFunction((t) => document.querySelector('forward-scrubber')?.getAttribute('data-t') === String(t), t);
+    await page.waitForFunction(
+      (t) => document.querySelector('forward-scrubber')?.getAttribute('data-t') === String(t),
+      t,
+    );
   }
 
   it('at t = 0 both schedules show the picture itself', async () => {
@@ -128,7 +133,7 @@ describe('forward-process scrubber', () => {
     await expect.poll(async () => meanAbsDiff(await pixels('noise'), before)).toBeGreaterThan(20);
   });
 
-  it('another sample picture and the reader\'s own picture replace x_0; a non-image says why', async () => {
+  it("another sample picture and the reader's own picture replace x_0; a non-image says why", async () => {
     const before = await pixels('x0');
     await figure().getByRole('radio', { name: 'rocket emoji (Twemoji)' }).check();
     await expect.poll(async () => meanAbsDiff(await pixels('x0'), before)).toBeGreaterThan(10);

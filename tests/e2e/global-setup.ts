@@ -30,7 +30,11 @@ export default async function setup(project: TestProject) {
   if (!existsSync('dist/index.html')) throw new Error('dist/ is missing: run `npm run build` first.');
   // Resolve (and, as root on Debian, install) the browser once, before any test file starts.
   findChromium();
-  const server = await preview({ root: process.cwd(), logLevel: 'warn', server: { host: '127.0.0.1', port: await freePort() } });
+  const server = await preview({
+    root: process.cwd(),
+    logLevel: 'warn',
+    server: { host: '127.0.0.1', port: await freePort() },
+  });
   const baseUrl = `http://127.0.0.1:${server.port}/`;
   project.provide('baseUrl', baseUrl);
   return async () => {

@@ -10,7 +10,8 @@ function builtPages(dir = 'dist'): string[] {
     for (const name of readdirSync(d)) {
       const path = join(d, name);
       if (statSync(path).isDirectory()) walk(path);
-      else if (name === 'index.html') pages.push(`/${relative('dist', d).split(sep).join('/')}${d === 'dist' ? '' : '/'}`);
+      else if (name === 'index.html')
+        pages.push(`/${relative('dist', d).split(sep).join('/')}${d === 'dist' ? '' : '/'}`);
     }
   };
   walk(dir);
@@ -49,11 +50,16 @@ describe('every page', () => {
 describe('site structure', () => {
   it('the home page lists the chapters in reading order and they open', async () => {
     const { page, errors } = await openPage(browser, '/');
-    const links = page.getByRole('list').filter({ has: page.getByRole('link', { name: /DDPM/ }) }).getByRole('link');
+    const links = page
+      .getByRole('list')
+      .filter({ has: page.getByRole('link', { name: /DDPM/ }) })
+      .getByRole('link');
     expect(await links.count()).toBeGreaterThan(0);
     await links.first().click();
     await page.waitForURL(/\/chapters\//);
-    await expect(page.getByRole('navigation', { name: 'Table of contents' }).getByRole('link').count()).resolves.toBeGreaterThan(2);
+    await expect(
+      page.getByRole('navigation', { name: 'Table of contents' }).getByRole('link').count(),
+    ).resolves.toBeGreaterThan(2);
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -78,7 +84,13 @@ describe('site structure', () => {
     const gpu = await page.evaluate(async () => {
       if (!('gpu' in navigator)) return { navigatorGpu: false, adapter: false, info: null };
       const adapter = await (navigator as any).gpu.requestAdapter();
-      const info = adapter?.info ? { vendor: adapter.info.vendor, architecture: adapter.info.architecture, description: adapter.info.description } : null;
+      const info = adapter?.info
+        ? {
+            vendor: adapter.info.vendor,
+            architecture: adapter.info.architecture,
+            description: adapter.info.description,
+          }
+        : null;
       return { navigatorGpu: true, adapter: Boolean(adapter), info };
     });
     mkdirSync('test-results', { recursive: true });

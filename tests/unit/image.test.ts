@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { centerCropRect, rgbaToTensor, tensorToRgba } from '../../src/lib/image/index';
+import {
+  centerCropRect,
+  channelToRgba,
+  differenceToRgba,
+  divergingColor,
+  maxAbs,
+  rgbaToTensor,
+  tensorToRgba,
+} from '../../src/lib/image/index';
 
 describe('image <-> tensor', () => {
   it('centre-crops to the largest centred square', () => {
@@ -34,5 +42,31 @@ describe('image <-> tensor', () => {
 
   it('rejects a byte count that does not match the size', () => {
     expect(() => rgbaToTensor(new Uint8ClampedArray(12), 2, 2)).toThrow(/expected 16/);
+  });
+});
+
+describe('heatmaps', () => {
+  it('maps zero to white and the limits to saturated blue and red', () => {
+    expect(divergingColor(0, 1)).toEqual([255, 255, 255]);
+    expect(divergingColor(-1, 1)).toEqual([33, 102, 172]);
+    expect(divergingColor(5, 1)).toEqual([178, 24, 43]);
+  });
+
+  it('draws one channel with its own symmetric limit', () => {
+    // [1, 2, 1, 2]: channel 0 = [1, -2], channel 1 = [0, 0]
+    const t = { data: new Float32Array([1, -2, 0, 0]), shape: [1, 2, 1, 2] };
+    const rgba = channelToRgba(t, 0);
+    expect([...rgba.slice(4, 7)]).toEqual([33, 102, 172]);
+    expect(rgba[0]).toBeGreaterThan(200); // +1 of a ±2 scale: half-way to red
+    expect([...channelToRgba(t, 1).slice(0, 3)]).toEqual([255, 255, 255]);
+    expect(() => channelToRgba(t, 2)).toThrow(/out of range/);
+    expect(maxAbs(t.data)).toBe(2);
+  });
+
+  it('shows equal pictures as white and differences as grey', () => {
+    const a = { data: new Float32Array([0, 0, 0]), shape: [1, 3, 1, 1] };
+    const b = { data: new Float32Array([0.5, 0.5, 0.5]), shape: [1, 3, 1, 1] };
+    expect([...differenceToRgba(a, a)]).toEqual([255, 255, 255, 255]);
+    expect(differenceToRgba(a, b)[0]).toBe(0);
   });
 });

@@ -1,0 +1,171 @@
+/**
+ * `npm run bench`: what a reader downloads and how fast the models run, measured in Debian's
+ * Chromium on this machine. Prints one table of bytes and one of timings (WASM and WebGPU).
+ *
+ * Run with `vite-node scripts/bench.ts` (npm run bench builds first). Options via environment:
+ * BENCH_RUNS (timed runs per measurement, default 3), BENCH_WEBGPU_STEPS (default 5: SwiftShader's
+ * WebGPU adapter is about 100x slower than WASM on a CPU-only machine).
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { preview } from 'astro';
+import type { Page } from 'playwright-core';
+import { launchChromium } from '../tests/e2e/chromium';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const WEBGPU_STEPS = Number(process.env.BENCH_WEBGPU_STEPS ?? 5);
+const manifest = JSON.parse(readFileSync('public/weights/manifest.json', 'utf8'));
+
+const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+function table(headers: string[], rows: (string | number)[][]) {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log(
+    [line(headers), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...cells.slice(1).map(line)].join('\n'),
+  );
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? walk(path) : [path];
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function bytesReport() {
+  const rows: (string | number)[][] = [];
+  let weights = 0;
+  for (const [id, m] of Object.entries<any>(manifest.models)) {
+    weights += m.bytes;
+    rows.push([`weights: ${id}`, mb(m.bytes), mb(gzipSync(readFileSync(join('public/weights', m.file))).length)]);
+  }
+  rows.push(['weights: all', mb(weights), '']);
+  for (const engine of ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.asyncify.wasm']) {
+    const bytes = readFileSync(join('dist/ort', engine));
+    rows.push([`engine: ${engine}`, mb(bytes.length), mb(gzipSync(bytes).length)]);
+  }
+  const js = walk('dist/_astro').filter((f) => f.endsWith('.js'));
+  const jsBytes = js.reduce((s, f) => s + statSync(f).size, 0);
+  const jsGzip = js.reduce((s, f) => s + gzipSync(readFileSync(f)).length, 0);
+  rows.push([`JavaScript (${js.length} files in dist/_astro)`, mb(jsBytes), mb(jsGzip)]);
+  console.log('\nBytes a reader can download (gzip as a server would send them)\n');
+  table(['what', 'bytes', 'gzip'], rows);
+}
+
+async function runFigure(page: Page, selector: string, button: string) {
+  await page.locator(selector).getByRole('button', { name: button }).click();
+  await page.waitForFunction(
+    (s) => ['done', 'error'].includes((document.querySelector(s) as HTMLElement).dataset.state!),
+    selector,
+    {
+      timeout: 600_000,
+    },
+  );
+  return page.locator(selector).evaluate((el: any) => ({
+    state: el.dataset.state,
+    status: el.querySelector('.status-line').textContent,
+    result: el.result && {
+      stepMs: el.result.stepMs,
+      totalMs: el.result.totalMs,
+      encodeMs: el.result.encodeMs,
+      decodeMs: el.result.decodeMs,
+    },
+  }));
+}
+
+async function main() {
+  bytesReport();
+  const server = await preview({
+    root: process.cwd(),
+    logLevel: 'error',
+    server: { host: '127.0.0.1', port: await freePort() },
+  });
+  const base = `http://127.0.0.1:${server.port}`;
+  const browser = await launchChromium();
+  const rows: (string | number)[][] = [];
+  try {
+    for (const provider of ['wasm', 'webgpu'] as const) {
+      const page = await browser.newPage();
+      await page.goto(`${base}/models/?ep=${provider}`, { waitUntil: 'networkidle' });
+      const steps = provider === 'wasm' ? 50 : WEBGPU_STEPS;
+      const mnist = page.locator('mnist-sampler');
+      await mnist.getByLabel('Steps').fill(String(steps));
+      const first = await runFigure(page, 'mnist-sampler', 'Sample');
+      if (first.state !== 'done') throw new Error(`MNIST on ${provider}: ${first.status}`);
+      const totals: number[] = [];
+      const stepMs: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const r = await runFigure(page, 'mnist-sampler', 'Sample');
+        totals.push(r.result.totalMs);
+        stepMs.push(...r.result.stepMs);
+      }
+      const m = manifest.models.mnist_ddpm;
+      // Guidance runs the UNet on a batch of 2 each step.
+      const flops = typeof m.flops_per_sample === 'number' ? 2 * m.flops_per_sample : NaN;
+      const perStep = median(stepMs);
+      rows.push([
+        'mnist_ddpm (CFG, batch 2)',
+        provider,
+        `${perStep.toFixed(1)} ms`,
+        `${steps} steps: ${(median(totals) / 1000).toFixed(3)} s`,
+        mb(m.bytes),
+        Number.isFinite(flops) ? `${(flops / 1e9).toFixed(3)} GFLOP` : '—',
+        Number.isFinite(flops) ? (flops / 1e9 / (perStep / 1000)).toFixed(1) : '—',
+      ]);
+
+      const vaeFirst = await runFigure(page, 'vae-roundtrip', 'Encode and decode');
+      if (vaeFirst.state !== 'done') throw new Error(`VAE on ${provider}: ${vaeFirst.status}`);
+      const encode: number[] = [];
+      const decode: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const r = await runFigure(page, 'vae-roundtrip', 'Encode and decode');
+        encode.push(r.result.encodeMs);
+        decode.push(r.result.decodeMs);
+      }
+      for (const [id, times] of [
+        ['vae_encoder', encode],
+        ['vae_decoder', decode],
+      ] as const) {
+        const e = manifest.models[id];
+        const f = typeof e.flops_per_sample === 'number' ? e.flops_per_sample : NaN;
+        rows.push([
+          id,
+          provider,
+          `${median(times).toFixed(1)} ms`,
+          '',
+          mb(e.bytes),
+          Number.isFinite(f) ? `${(f / 1e9).toFixed(3)} GFLOP` : '—',
+          Number.isFinite(f) ? (f / 1e9 / (median(times) / 1000)).toFixed(1) : '—',
+        ]);
+      }
+      rows.push(['vae round trip', provider, `${(median(encode) + median(decode)).toFixed(1)} ms`, '', '', '', '']);
+      await page.close();
+    }
+    console.log(
+      `\nModel timings in Chromium (median of ${RUNS} runs after a warm-up run; WebGPU is SwiftShader on the CPU here)\n`,
+    );
+    table(['model', 'provider', 'per step / call', 'full sample', 'weights', 'FLOPs per call', 'GFLOP/s'], rows);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+/** Build-time view of public/weights/manifest.json for the Models page. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Manifest, ModelEntry } from '../runtime/manifest';
+
+export function readManifest(): Manifest {
+  return JSON.parse(readFileSync(join(process.cwd(), 'public', 'weights', 'manifest.json'), 'utf8'));
+}
+
+type Metrics = Record<string, any>;
+
+const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)}%` : '—');
+const num = (v: unknown, digits = 1) => (typeof v === 'number' ? v.toFixed(digits) : '—');
+
+/** The one quality figure that matters most for each model, in words. */
+export function headlineMetric(id: string, entry: ModelEntry): string {
+  const m = (entry.metrics ?? {}) as Metrics;
+  if (id === 'mnist_judge') return `test accuracy ${pct(m.test_accuracy)}`;
+  if (id === 'mnist_ddpm') {
+    const g2 = m.sampling?.guidance_2 ?? {};
+    return `${pct(m.class_accuracy_guidance_2 ?? g2.class_accuracy)} of samples are the digit asked for (guidance 2, 50 DDIM steps); MNIST-FID ${num(g2.mnist_fid, 2)}`;
+  }
+  if (id.startsWith('vae_'))
+    return `validation PSNR ${num(m.validation_psnr_db)} dB, SSIM ${num(m.validation_ssim, 3)}`;
+  if (id.startsWith('clip_')) {
+    const r = m.image_to_text ?? m;
+    return `image→text retrieval top-1 ${pct(r.top1)}, top-5 ${pct(r.top5)}`;
+  }
+  return '—';
+}
+
+export function trainingSummary(entry: ModelEntry): string {
+  const t = (entry.training ?? {}) as Metrics;
+  if (typeof t.steps !== 'number') return '—';
+  const minutes = typeof t.wall_time_s === 'number' ? `${(t.wall_time_s / 60).toFixed(0)} min` : '';
+  const device = t.device === 'cuda' ? 'GPU' : `${t.hardware?.threads ?? '?'}-thread CPU`;
+  return `${t.steps.toLocaleString('en')} steps, ${minutes} on a ${device}`;
+}
+
+/** The VAE's latent scale factor as the manifest records it, for prose that quotes it. */
+export function vaeScalingFactor(): number | null {
+  const value = readManifest().models.vae_decoder?.scaling_factor;
+  return typeof value === 'number' ? value : null;
+}

@@ -1,0 +1,107 @@
+/**
+ * The text-to-image pipeline on tiny fixture ONNX models (tests/fixtures/onnx), run with
+ * onnxruntime-node and compared with an independent NumPy implementation of the same loop.
+ */
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { textToImage, type TextToImageModels } from '../../src/lib/pipelines/text-to-image';
+import { WordTokenizer } from '../../src/lib/pipelines/tokenizer';
+import { nodeRunner } from '../helpers/node-runner';
+
+const DIR = 'tests/fixtures/onnx';
+const reference = JSON.parse(readFileSync(`${DIR}/text_to_image_reference.json`, 'utf8'));
+const tokenizer = new WordTokenizer(JSON.parse(readFileSync(`${DIR}/tokenizer.json`, 'utf8')));
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+let models: TextToImageModels;
+beforeAll(async () => {
+  models = {
+    tokenizer,
+    textEncoder: await nodeRunner('text_encoder', `${DIR}/text_encoder.onnx`),
+    unet: await nodeRunner('unet', `${DIR}/unet.onnx`),
+    vaeDecoder: await nodeRunner('vae_decoder', `${DIR}/vae_decoder.onnx`),
+    scheduler: reference.scheduler,
+    scalingFactor: reference.scaling_factor,
+    latentShape: [4, 8, 8],
+  };
+});
+
+describe('WordTokenizer', () => {
+  it('encodes like the Python reference, with CLIP layout', () => {
+    expect(tokenizer.encode(reference.prompt).ids).toEqual(reference.prompt_ids);
+    expect(tokenizer.encode('').ids).toEqual(reference.uncond_ids);
+  });
+
+  it('reports unknown and truncated words', () => {
+    const enc = tokenizer.encode(reference.prompt);
+    expect(enc.unknown).toEqual(['with']);
+    expect(enc.dropped).toEqual(['zebra']);
+    expect(enc.tokens.map((t) => t.kind)).toEqual(['bos', 'word', 'word', 'word', 'word', 'unknown', 'word', 'eos']);
+  });
+
+  it('folds accents and case, and never lets markup through as words', () => {
+    expect(
+      tokenizer
+        .encode('CAT Fâce')
+        .tokens.slice(1, 3)
+        .map((t) => t.text),
+    ).toEqual(['cat', 'face']);
+    const markup = tokenizer.encode('<b>heart</b>');
+    expect(markup.tokens.filter((t) => t.kind !== 'pad').map((t) => t.text)).toEqual(['BOS', 'b', 'heart', 'b', 'EOS']);
+  });
+});
+
+describe('textToImage', () => {
+  it('matches the NumPy DDIM + CFG reference on the fixture models', async () => {
+    const steps: number[] = [];
+    const result = await textToImage(models, {
+      prompt: reference.prompt,
+      guidanceScale: reference.guidance_scale,
+      numInferenceSteps: reference.num_inference_steps,
+      scheduler: 'ddim',
+      latents: { data: Float32Array.from(reference.latents), shape: [1, 4, 8, 8] },
+      onStep: (s) => steps.push(s.timestep),
+    });
+    expect(result.timesteps).toEqual(reference.timesteps);
+    expect(steps).toEqual(reference.timesteps);
+    // float32 through five UNet calls and two independent implementations: 1e-4 absolute.
+    expect(maxAbsDiff(result.latents.data, reference.final_latents)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(result.image.data, reference.image)).toBeLessThan(1e-4);
+    expect(result.image.shape).toEqual([1, 3, 32, 32]);
+  });
+
+  it('gives the same image for the same seed, another for another seed', async () => {
+    const run = (seed: number) => textToImage(models, { prompt: 'red heart', numInferenceSteps: 4, seed });
+    const [a, b, c] = await Promise.all([run(3), run(3), run(4)]);
+    expect(maxAbsDiff(a.image.data, b.image.data)).toBe(0);
+    expect(maxAbsDiff(a.image.data, c.image.data)).toBeGreaterThan(1e-3);
+  });
+
+  it('runs one batch without guidance and two with it', async () => {
+    const batches: number[] = [];
+    const counting = {
+      ...models.unet,
+      run: (feeds: any, o: any) => (batches.push(feeds.sample.shape[0]), models.unet.run(feeds, o)),
+    };
+    await textToImage({ ...models, unet: counting }, { prompt: 'cat', guidanceScale: 1, numInferenceSteps: 2 });
+    await textToImage({ ...models, unet: counting }, { prompt: 'cat', guidanceScale: 3, numInferenceSteps: 2 });
+    expect(batches).toEqual([1, 1, 2, 2]);
+  });
+
+  it('stops when aborted, with an AbortError', async () => {
+    const controller = new AbortController();
+    const run = textToImage(models, {
+      prompt: 'cat',
+      numInferenceSteps: 10,
+      signal: controller.signal,
+      onStep: (s) => s.index === 2 && controller.abort(),
+    });
+    await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
