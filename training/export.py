@@ -1,0 +1,179 @@
+"""ONNX export (TorchScript exporter, opset 17), onnxruntime equivalence check and WebGPU op audit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from .paths import TRAINING
+
+OPSET = 17  # lowest opset with LayerNormalization; GroupNorm still lowers to InstanceNormalization here
+WEBGPU_OPS = json.loads((TRAINING / "webgpu_ops.json").read_text())
+# Ops whose int64 inputs are shape vectors or indices, which is fine: they are shape ops (CPU by
+# design) or Gather, whose int64 indices WebGPU accepts (token and class embeddings).
+SHAPE_OPS = {"Shape", "Reshape", "Concat", "Unsqueeze", "Squeeze", "Slice", "Gather", "Expand", "Constant", "ConstantOfShape"}
+
+
+@dataclass
+class IOSpec:
+    """One graph input or output: diffusers/optimum name, symbolic shape and dtype."""
+
+    name: str
+    shape: list[int | str]
+    dtype: str  # "float32" or "int64"
+
+
+@dataclass
+class ExportSpec:
+    """What to export: a module, its named inputs with example-data factories, and output names."""
+
+    module: nn.Module
+    inputs: list[IOSpec]
+    outputs: list[IOSpec]
+    make_inputs: object  # callable(batch: int, generator) -> tuple[torch.Tensor, ...]
+    extra: dict = field(default_factory=dict)
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _ranges_cover(spec: str, version: int) -> bool:
+    """Does a webgpu-operators.md cell like 'ai.onnx(7-12,13,14+)' include this since-version?"""
+    m = re.search(r"ai\.onnx\(([^)]*)\)", spec)
+    if not m:
+        return False
+    for part in m.group(1).split(","):
+        part = part.strip()
+        if part.endswith("+") and version >= int(part[:-1]):
+            return True
+        if "-" in part:
+            lo, hi = map(int, part.split("-"))
+            if lo <= version <= hi:
+                return True
+        elif part.isdigit() and int(part) == version:
+            return True
+    return False
+
+
+def fold_constants_and_identities(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Turn Constant nodes into initializers and bypass Identity nodes (neither has a WebGPU kernel).
+
+    onnxruntime would fold both at session creation anyway; doing it here keeps the audited op
+    list equal to what actually runs.
+    """
+    graph = model.graph
+    outputs = {o.name for o in graph.output}
+    inits = {t.name: t for t in graph.initializer}
+    rename: dict[str, str] = {}
+    keep = []
+    for node in graph.node:
+        node.input[:] = [rename.get(i, i) for i in node.input]
+        if node.op_type == "Constant" and len(node.attribute) == 1 and node.attribute[0].name == "value":
+            t = onnx.TensorProto()
+            t.CopyFrom(node.attribute[0].t)
+            t.name = node.output[0]
+            graph.initializer.append(t)
+            inits[t.name] = t
+            continue
+        if node.op_type == "Identity" and node.output[0] not in outputs:
+            rename[node.output[0]] = node.input[0]
+            continue
+        keep.append(node)
+    del graph.node[:]
+    graph.node.extend(keep)
+    return model
+
+
+def op_report(model: onnx.ModelProto) -> dict:
+    """Every op type in the graph checked against the WebGPU kernel table, plus int64 compute nodes."""
+    opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+    inferred = onnx.shape_inference.infer_shapes(model)
+    dtypes = {vi.name: vi.type.tensor_type.elem_type for vi in list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output)}
+    dtypes.update({t.name: t.data_type for t in inferred.graph.initializer})
+    const_names = {t.name for t in model.graph.initializer}  # int64 axes/shape constants are attributes in effect
+    counts: dict[str, int] = {}
+    unsupported, int64_compute = [], []
+    for node in model.graph.node:
+        key = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
+        counts[key] = counts.get(key, 0) + 1
+        runtime_int64 = [i for i in node.input if dtypes.get(i) == onnx.TensorProto.INT64 and i not in const_names]
+        if node.op_type not in SHAPE_OPS and runtime_int64:
+            int64_compute.append(f"{node.op_type}:{node.name}")
+    for op in counts:
+        cell = WEBGPU_OPS["ops"].get(op)
+        since = onnx.defs.get_schema(op, opset).since_version if cell else None
+        if cell is None or not _ranges_cover(cell, since):
+            unsupported.append(op)
+    cpu_ops = sorted(o for o in counts if o in WEBGPU_OPS["cpu_shape_ops"])
+    return {
+        "opset": opset,
+        "op_counts": dict(sorted(counts.items())),
+        "ops_without_webgpu_kernel": sorted(unsupported),
+        "shape_ops_on_cpu": cpu_ops,
+        "int64_compute_nodes": int64_compute,
+        "webgpu_ok": not unsupported and not int64_compute,
+        "webgpu_op_table": WEBGPU_OPS["source"],
+    }
+
+
+def export(spec: ExportSpec, path: Path, seed: int = 0) -> dict:
+    """Export to ONNX (dynamic batch), check with onnx.checker, compare onnxruntime vs PyTorch on random inputs."""
+    module = spec.module.eval()
+    g = torch.Generator().manual_seed(seed)
+    example = spec.make_inputs(2, g)
+    names_in = [i.name for i in spec.inputs]
+    names_out = [o.name for o in spec.outputs]
+    dynamic = {n: {0: "batch"} for n in names_in + names_out}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        torch.onnx.export(
+            module, example, str(path), input_names=names_in, output_names=names_out,
+            dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False,
+        )
+    model = fold_constants_and_identities(onnx.load(str(path)))
+    onnx.save(model, str(path))
+    onnx.checker.check_model(model, full_check=True)
+    report = op_report(model)
+    # Equivalence on a batch size other than the export one, which also proves the batch axis is dynamic.
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    max_diff = 0.0
+    for batch in (1, 5):
+        inputs = spec.make_inputs(batch, g)
+        with torch.no_grad():
+            ref = module(*inputs)
+        ref = ref if isinstance(ref, tuple) else (ref,)
+        got = sess.run(names_out, {n: t.numpy() for n, t in zip(names_in, inputs)})
+        for r, o in zip(ref, got):
+            assert r.shape == o.shape, (r.shape, o.shape)
+            max_diff = max(max_diff, float(np.abs(r.numpy() - o).max()))
+    return {
+        "file": path.name,
+        "bytes": path.stat().st_size,
+        "sha256": sha256(path),
+        "inputs": [vars(i) for i in spec.inputs],
+        "outputs": [vars(o) for o in spec.outputs],
+        "parameters": sum(p.numel() for p in module.parameters()),
+        "export_check": {
+            "exporter": "torch.onnx.export(dynamo=False)",
+            "opset": report["opset"],
+            "onnxruntime_max_abs_diff": max_diff,
+            "onnxruntime_version": ort.__version__,
+            "check_inputs": "random (seeded) inputs at batch 1 and 5, CPUExecutionProvider",
+            **{k: v for k, v in report.items() if k != "opset"},
+        },
+        **spec.extra,
+    }

@@ -1,0 +1,1 @@
+"""Small PyTorch modules for the four shipped models; every graph exports to WebGPU-friendly ONNX."""

@@ -1,0 +1,70 @@
+"""Class-conditional pixel-space UNet for MNIST (DDPM, Ho et al. 2020; CFG, Ho & Salimans 2022)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .layers import Downsample, ResBlock, Upsample, group_norm, timestep_embedding
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """UNet shape; sized near 0.5M parameters so a CPU trains it in well under an hour."""
+
+    in_channels: int = 1  # greyscale MNIST
+    base_channels: int = 32  # 32 px level runs at 32 channels: most FLOPs live here
+    channel_mult: tuple[int, ...] = (1, 2, 2)  # 32 -> 16 -> 8 px; 8x8 is small enough for 32 px digits
+    time_freq_dim: int = 32  # sinusoidal features before the MLP
+    emb_dim: int = 128  # shared time + class embedding width
+    num_classes: int = 10  # digits 0-9; index num_classes (10) is the null class used by CFG
+
+
+class UNet(nn.Module):
+    """One ResBlock per level, skip concatenation, time MLP + class embedding added (DDPM / ADM style)."""
+
+    def __init__(self, cfg: UNetConfig = UNetConfig()):
+        """Build the levels from cfg.channel_mult; the decoder mirrors the encoder with skip concatenation."""
+        super().__init__()
+        self.cfg = cfg
+        chans = [cfg.base_channels * m for m in cfg.channel_mult]
+        self.time_mlp = nn.Sequential(nn.Linear(cfg.time_freq_dim, cfg.emb_dim), nn.SiLU(), nn.Linear(cfg.emb_dim, cfg.emb_dim))
+        self.class_emb = nn.Embedding(cfg.num_classes + 1, cfg.emb_dim)  # +1: the null (unconditional) class
+        self.conv_in = nn.Conv2d(cfg.in_channels, chans[0], 3, padding=1)
+        self.down_blocks = nn.ModuleList()
+        self.downsamples = nn.ModuleList()
+        c_prev = chans[0]
+        for i, c in enumerate(chans):
+            self.down_blocks.append(ResBlock(c_prev, c, cfg.emb_dim))
+            self.downsamples.append(Downsample(c) if i < len(chans) - 1 else nn.Identity())
+            c_prev = c
+        self.mid = ResBlock(c_prev, c_prev, cfg.emb_dim)
+        self.up_blocks = nn.ModuleList()
+        self.upsamples = nn.ModuleList()
+        for i, c in reversed(list(enumerate(chans))):
+            self.up_blocks.append(ResBlock(c_prev + c, c, cfg.emb_dim))
+            self.upsamples.append(Upsample(c) if i > 0 else nn.Identity())
+            c_prev = c
+        self.norm_out = group_norm(c_prev)
+        self.conv_out = nn.Conv2d(c_prev, cfg.in_channels, 3, padding=1)
+        nn.init.zeros_(self.conv_out.weight)  # start as "predict zero noise": stabler first steps
+        nn.init.zeros_(self.conv_out.bias)
+
+    def forward(self, sample: torch.Tensor, timestep: torch.Tensor, class_labels: torch.Tensor) -> torch.Tensor:
+        """Predict epsilon for x_t (sample [B, 1, 32, 32], timestep float [B], class_labels int64 [B])."""
+        emb = self.time_mlp(timestep_embedding(timestep, self.cfg.time_freq_dim))  # [B, E]
+        emb = emb + self.class_emb(class_labels)  # [B, E]
+        h = self.conv_in(sample)  # [B, C0, 32, 32]
+        skips = []
+        for block, down in zip(self.down_blocks, self.downsamples):
+            h = block(h, emb)  # [B, Ci, Hi, Wi]
+            skips.append(h)
+            h = down(h)  # [B, Ci, Hi/2, Wi/2] except at the last level
+        h = self.mid(h, emb)  # [B, C2, 8, 8]
+        for block, up in zip(self.up_blocks, self.upsamples):
+            h = block(torch.cat([h, skips.pop()], dim=1), emb)  # [B, Ci, Hi, Wi]
+            h = up(h)  # [B, Ci, 2Hi, 2Wi] except at the top level
+        return self.conv_out(F.silu(self.norm_out(h)))  # [B, 1, 32, 32]

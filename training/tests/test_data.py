@@ -1,0 +1,36 @@
+"""Dataset shapes, value ranges and splits (fixed seeds, split by base emoji)."""
+
+import json
+
+import numpy as np
+
+
+def test_mnist_shapes_and_split(mnist):
+    assert mnist["train_images"].shape == (8000, 32, 32)
+    assert mnist["test_images"].shape == (2000, 32, 32)
+    assert mnist["train_images"].dtype == np.uint8
+    assert set(np.unique(mnist["test_labels"])) == set(range(10))
+    # the 2 px padding border is empty: digits stay centred in 28x28 as in MNIST
+    assert mnist["train_images"][:, :2].max() == 0 and mnist["train_images"][:, :, -2:].max() == 0
+
+
+def test_emoji_shapes_labels_and_captions(emoji):
+    n = len(emoji["images"])
+    assert emoji["images"].shape == (n, 32, 32, 3) and n > 7000
+    assert set(np.unique(emoji["vendor"])) == {0, 1}
+    assert emoji["category"].max() < len(emoji["category_names"])
+    assert emoji["subcategory"].max() < len(emoji["subcategory_names"])
+    caps = json.loads(emoji["captions"][0])
+    assert caps and all(isinstance(c, str) and c for c in caps)
+    # composited on white: the corner pixels of (almost) every emoji are white
+    assert (emoji["images"][:, 0, 0] == 255).all(axis=1).mean() > 0.8
+
+
+def test_emoji_split_by_base(emoji):
+    val = emoji["split"] == 1
+    val_bases, train_bases = set(emoji["base"][val]), set(emoji["base"][~val])
+    assert not val_bases & train_bases  # every tone and vendor of a held-out emoji is held out
+    frac = len(val_bases) / (len(val_bases) + len(train_bases))
+    assert 0.04 < frac < 0.06
+    for b in list(val_bases)[:10]:
+        assert set(emoji["vendor"][emoji["base"] == b]) == {0, 1}

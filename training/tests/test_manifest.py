@@ -1,0 +1,49 @@
+"""public/weights/manifest.json agrees with the files beside it and keeps one schema for every model."""
+
+import json
+
+import pytest
+
+from training.export import sha256
+from training.paths import WEIGHTS
+
+MANIFEST = WEIGHTS / "manifest.json"
+REQUIRED = {"file", "bytes", "sha256", "inputs", "outputs", "parameters", "export_check", "dataset", "training", "metrics"}
+
+pytestmark = pytest.mark.skipif(not MANIFEST.exists(), reason="no manifest yet: run python -m training build all")
+
+
+def _manifest():
+    return json.loads(MANIFEST.read_text())
+
+
+def test_schema_and_files():
+    m = _manifest()
+    assert m["version"] == 1 and m["models"]
+    for mid, e in m["models"].items():
+        assert REQUIRED <= set(e), (mid, REQUIRED - set(e))
+        f = WEIGHTS / e["file"]
+        assert f.exists(), f
+        assert f.stat().st_size == e["bytes"], mid
+        assert sha256(f) == e["sha256"], mid
+        ec = e["export_check"]
+        assert ec["opset"] >= 17 and ec["webgpu_ok"] and ec["onnxruntime_max_abs_diff"] < 1e-4
+        for key in ("steps", "batch_size", "wall_time_s", "hardware"):
+            assert key in e["training"]
+
+
+def test_budget_and_specifics():
+    m = _manifest()
+    models = m["models"]
+    assert sum(e["bytes"] for e in models.values()) < 8_000_000  # all shipped weights under 8 MB
+    if "mnist_ddpm" in models:
+        e = models["mnist_ddpm"]
+        assert e["scheduler"]["num_train_timesteps"] == 1000 and e["scheduler"]["beta_schedule"] == "linear"
+        assert e["recommended_sampling"]["use_clipped_model_output"] is True
+    for mid in ("vae_encoder", "vae_decoder"):
+        if mid in models:
+            assert models[mid]["scaling_factor"] > 0
+    if "clip_text" in models:
+        t = models["clip_text"]["tokenizer"]
+        f = WEIGHTS / t["file"]
+        assert f.exists() and sha256(f) == t["sha256"] and f.stat().st_size == t["bytes"]
