@@ -15,7 +15,7 @@ import {
 import type { TrainedSchedulerConfig } from '../runtime/manifest';
 import { int64, isKept, type ModelRunner } from '../runtime/types';
 import { makeScheduler, type SchedulerName } from './schedulers';
-import { throwIfAborted, type StepCallback } from './trajectory';
+import { nextTask, throwIfAborted, type StepCallback } from './trajectory';
 
 /** The label the UNet was trained with when the class was dropped (10% of steps). */
 export const NULL_CLASS = 10;
@@ -67,6 +67,7 @@ export async function sampleMnist(
   sample = scale(sample, scheduler.initNoiseSigma);
   const start = performance.now();
   for (const [index, timestep] of scheduler.timesteps.entries()) {
+    await nextTask();
     throwIfAborted(signal);
     const stepStart = performance.now();
     const modelInput = scheduler.scaleModelInput(sample, timestep);

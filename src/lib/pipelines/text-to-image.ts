@@ -17,7 +17,7 @@ import type { TrainedSchedulerConfig } from '../runtime/manifest';
 import { isKept, type KeptTensor, type ModelRunner } from '../runtime/types';
 import { makeScheduler, type SchedulerName } from './schedulers';
 import type { Encoding, WordTokenizer } from './tokenizer';
-import { throwIfAborted, type StepCallback } from './trajectory';
+import { nextTask, throwIfAborted, type StepCallback } from './trajectory';
 
 export interface TextToImageModels {
   tokenizer: WordTokenizer;
@@ -101,6 +101,7 @@ export async function textToImage(models: TextToImageModels, options: TextToImag
     let latents = options.latents ?? randnTensor([1, c, h, w], generator);
     latents = scale(latents, scheduler.initNoiseSigma);
     for (const [index, timestep] of scheduler.timesteps.entries()) {
+      await nextTask();
       throwIfAborted(signal);
       const stepStart = performance.now();
       const modelInput = scheduler.scaleModelInput(latents, timestep);

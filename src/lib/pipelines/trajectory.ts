@@ -24,3 +24,20 @@ export type StepCallback = (step: StepRecord) => void;
 export function throwIfAborted(signal?: AbortSignal) {
   if (signal?.aborted) throw new DOMException('The run was cancelled.', 'AbortError');
 }
+
+/**
+ * Gives the event loop one turn between denoising steps, so that a page stays responsive (Stop
+ * works, progress repaints) while a WASM run keeps the main thread busy. A MessageChannel message
+ * queues an ordinary task: not setTimeout, whose nested calls are clamped to 4 ms (0.2 s over a
+ * 50-step sample), and not scheduler.yield(), whose continuations jump ahead of other tasks.
+ */
+export function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}

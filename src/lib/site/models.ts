@@ -18,13 +18,12 @@ export function headlineMetric(id: string, entry: ModelEntry): string {
   if (id === 'mnist_judge') return `test accuracy ${pct(m.test_accuracy)}`;
   if (id === 'mnist_ddpm') {
     const g2 = m.sampling?.guidance_2 ?? {};
-    return `${pct(m.class_accuracy_guidance_2 ?? g2.class_accuracy)} of samples are the digit asked for (guidance 2, 50 DDIM steps); MNIST-FID ${num(g2.mnist_fid, 2)}`;
+    return `${pct(m.class_accuracy_guidance_2 ?? g2.class_accuracy)} of samples are the digit asked for (guidance 2, 50 DDIM steps, judged by mnist_judge); MNIST-FID ${num(g2.mnist_fid, 2)}`;
   }
   if (id.startsWith('vae_'))
     return `validation PSNR ${num(m.validation_psnr_db)} dB, SSIM ${num(m.validation_ssim, 3)}`;
   if (id.startsWith('clip_')) {
-    const r = m.image_to_text ?? m;
-    return `image→text retrieval top-1 ${pct(r.top1)}, top-5 ${pct(r.top5)}`;
+    return `image→text retrieval among ${m.validation_captions ?? '?'} held-out captions: top-1 ${pct(m.image_to_text_top1)}, top-5 ${pct(m.image_to_text_top5)} (chance ${pct(m.chance_top5)})`;
   }
   return '—';
 }
