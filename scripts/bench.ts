@@ -124,7 +124,7 @@ async function main() {
         `${steps} steps: ${(median(totals) / 1000).toFixed(3)} s`,
         mb(m.bytes),
         Number.isFinite(flops) ? `${(flops / 1e9).toFixed(3)} GFLOP` : '—',
-        Number.isFinite(flops) ? (flops / 1e9 / (perStep / 1000)).toFixed(1) : '—',
+        Number.isFinite(flops) ? (flops / 1e9 / (perStep / 1000)).toFixed(2) : '—',
       ]);
 
       const vaeFirst = await runFigure(page, 'vae-roundtrip', 'Encode and decode');
@@ -149,7 +149,7 @@ async function main() {
           '',
           mb(e.bytes),
           Number.isFinite(f) ? `${(f / 1e9).toFixed(3)} GFLOP` : '—',
-          Number.isFinite(f) ? (f / 1e9 / (median(times) / 1000)).toFixed(1) : '—',
+          Number.isFinite(f) ? (f / 1e9 / (median(times) / 1000)).toFixed(2) : '—',
         ]);
       }
       rows.push(['vae round trip', provider, `${(median(encode) + median(decode)).toFixed(1)} ms`, '', '', '', '']);
