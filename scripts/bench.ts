@@ -7,12 +7,12 @@
  * WebGPU adapter is about 100x slower than WASM on a CPU-only machine).
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { preview } from 'astro';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../tests/e2e/chromium';
+import { freePort } from '../tests/helpers/net';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WEBGPU_STEPS = Number(process.env.BENCH_WEBGPU_STEPS ?? 5);
@@ -34,15 +34,6 @@ function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     return statSync(path).isDirectory() ? walk(path) : [path];
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
   });
 }
 

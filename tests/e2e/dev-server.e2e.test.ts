@@ -2,19 +2,10 @@
  * onnxruntime-web under `astro dev` too: Vite's dependency pre-bundling and chunking must not lose
  * the engine files (they are served from public/ort/ and named in env.wasm.wasmPaths).
  */
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dev } from 'astro';
 import { launchChromium, type Browser } from './browser';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/net';
 
 let server: Awaited<ReturnType<typeof dev>>;
 let browser: Browser;

@@ -10,6 +10,7 @@ import { sampleMnist } from '../../src/lib/pipelines/mnist';
 import { vaeRoundTrip } from '../../src/lib/pipelines/vae';
 import { nodeRunner } from '../helpers/node-runner';
 import { launchChromium, openPage, type Browser } from './browser';
+import { maxAbsDiff } from '../helpers/compare';
 
 const manifest = JSON.parse(readFileSync('public/weights/manifest.json', 'utf8'));
 const weights = (id: string) => `public/weights/${manifest.models[id].file}`;
@@ -23,13 +24,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
 
 async function runFigure(page: Page, selector: string, button: string): Promise<any> {
   const figure = page.locator(selector);

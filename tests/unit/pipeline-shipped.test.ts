@@ -7,17 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { sampleMnist } from '../../src/lib/pipelines/mnist';
 import { vaeRoundTrip } from '../../src/lib/pipelines/vae';
 import { nodeRunner } from '../helpers/node-runner';
+import { maxAbsDiff } from '../helpers/compare';
 
 const manifest = JSON.parse(readFileSync('public/weights/manifest.json', 'utf8'));
 const reference = JSON.parse(readFileSync('tests/fixtures/pipeline_reference.json', 'utf8'));
 const path = (id: string) => `public/weights/${manifest.models[id].file}`;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
 
 const STALE = 'the reference was computed for other weights: run `python -m training.pipeline_reference`';
 

@@ -7,17 +7,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { textToImage, type TextToImageModels } from '../../src/lib/pipelines/text-to-image';
 import { WordTokenizer } from '../../src/lib/pipelines/tokenizer';
 import { nodeRunner } from '../helpers/node-runner';
+import { maxAbsDiff } from '../helpers/compare';
 
 const DIR = 'tests/fixtures/onnx';
 const reference = JSON.parse(readFileSync(`${DIR}/text_to_image_reference.json`, 'utf8'));
 const tokenizer = new WordTokenizer(JSON.parse(readFileSync(`${DIR}/tokenizer.json`, 'utf8')));
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
-  return max;
-}
 
 let models: TextToImageModels;
 beforeAll(async () => {
