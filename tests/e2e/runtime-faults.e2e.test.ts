@@ -34,8 +34,10 @@ async function sampleOneStep(page: Page) {
 }
 
 /** Opens /models/ with a clean cache so that every test downloads the weights itself. */
-async function freshPage(path = '/models/', init?: string) {
-  const context = await browser.newContext();
+async function freshPage(path = '/models/', init?: string, serviceWorkers: 'allow' | 'block' = 'block') {
+  // The service worker is blocked where a test intercepts requests: page.route does not see a
+  // controlled page's fetches.
+  const context = await browser.newContext({ serviceWorkers });
   if (init) await context.addInitScript(init);
   const page = await context.newPage();
   const errors: string[] = [];
@@ -114,6 +116,38 @@ describe('runtime faults', () => {
     const run = await sampleOneStep(page);
     expect(run.state).toBe('done');
     expect(foreign).toEqual([]);
+    await context.close();
+  });
+
+  it('after a first visit, the page and its model work with the network cut', async () => {
+    const { page, context, errors, open } = await freshPage('/models/?ep=wasm', undefined, 'allow');
+    await open();
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        await new Promise((resolve) =>
+          navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }),
+        );
+      }
+    });
+    // Reload online under the service worker's control, and run once so the engine is fetched.
+    await page.reload();
+    expect((await sampleOneStep(page)).state).toBe('done');
+
+    await context.setOffline(true);
+    await page.reload();
+    const offline = await sampleOneStep(page);
+    expect(offline.state, offline.status).toBe('done');
+    // Proof that the network is really gone: a page never visited cannot be fetched.
+    const unseen = await page.evaluate(() =>
+      fetch(`/never-visited-${Date.now()}/`).then(
+        (r) => r.status,
+        () => 'failed',
+      ),
+    );
+    expect(unseen).toBe('failed');
+    expect(offline.status).toContain('WebAssembly');
+    expect(errors).toEqual([]);
     await context.close();
   });
 });
