@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { baseUrl, launchChromium, openPage, type Browser } from './browser';
+import { baseUrl, launchChromium, type Browser } from './browser';
 
 const manifest = JSON.parse(readFileSync('public/weights/manifest.json', 'utf8'));
 const unetFile = manifest.models.mnist_ddpm.file as string;

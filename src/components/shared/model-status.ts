@@ -8,7 +8,6 @@ import {
   type ModelEntry,
   type ModelRunner,
   type ProviderName,
-  type Runtime,
 } from '../../lib/runtime/index';
 
 export const PROVIDER_LABELS: Record<ProviderName, string> = { webgpu: 'WebGPU', wasm: 'WebAssembly' };
@@ -23,7 +22,6 @@ export class ModelStatusController {
   private line: HTMLElement;
   private progress: HTMLProgressElement;
   private retry: HTMLButtonElement;
-  runtime: Runtime | null = null;
   provider: ProviderName | null = null;
   private models: LoadedModels | null = null;
 
@@ -55,40 +53,34 @@ export class ModelStatusController {
     this.line.textContent = text;
   }
 
-  /** Downloads (or reads from cache) every model of the figure, with one progress bar for all. */
+  /** Downloads (or reads from cache) every model of the figure, with one progress bar; run() reports failures. */
   async load(signal?: AbortSignal): Promise<LoadedModels> {
-    try {
-      const { runtime, choice } = await getRuntime();
-      this.runtime = runtime;
-      this.provider = choice.provider;
-      this.root.dataset.provider = choice.provider;
-      const entries = await Promise.all(this.modelIds.map((id) => runtime.entry(id)));
-      const total = entries.reduce((sum, e) => sum + e.bytes, 0);
-      const loaded = new Map<string, number>();
-      let fromCache = true;
-      const onProgress = (id: string) => (p: LoadProgress) => {
-        loaded.set(id, p.loaded);
-        fromCache &&= p.fromCache;
-        const done = [...loaded.values()].reduce((a, b) => a + b, 0);
-        this.progress.hidden = false;
-        this.progress.value = done / total;
-        this.set('loading', `Loading weights: ${megabytes(done)} of ${megabytes(total)}…`);
-      };
-      this.set('loading', `Loading weights (${megabytes(total)})…`);
-      const models = await Promise.all(
-        this.modelIds.map((id) => runtime.loadModel(id, { onProgress: onProgress(id), signal })),
-      );
-      this.progress.hidden = true;
-      const notice = choice.notice ? ` ${choice.notice}` : '';
-      this.set(
-        'ready',
-        `Ready on ${PROVIDER_LABELS[choice.provider]} · ${megabytes(total)} of weights${fromCache ? ' (cached)' : ''}.${notice}`,
-      );
-      return Object.fromEntries(models.map((m) => [m.id, m]));
-    } catch (error) {
-      this.fail(error);
-      throw error;
-    }
+    const { runtime, choice } = await getRuntime();
+    this.provider = choice.provider;
+    this.root.dataset.provider = choice.provider;
+    const entries = await Promise.all(this.modelIds.map((id) => runtime.entry(id)));
+    const total = entries.reduce((sum, e) => sum + e.bytes, 0);
+    const loaded = new Map<string, number>();
+    let fromCache = true;
+    const onProgress = (id: string) => (p: LoadProgress) => {
+      loaded.set(id, p.loaded);
+      fromCache &&= p.fromCache;
+      const done = [...loaded.values()].reduce((a, b) => a + b, 0);
+      this.progress.hidden = false;
+      this.progress.value = done / total;
+      this.set('loading', `Loading weights: ${megabytes(done)} of ${megabytes(total)}…`);
+    };
+    this.set('loading', `Loading weights (${megabytes(total)})…`);
+    const models = await Promise.all(
+      this.modelIds.map((id) => runtime.loadModel(id, { onProgress: onProgress(id), signal })),
+    );
+    this.progress.hidden = true;
+    const notice = choice.notice ? ` ${choice.notice}` : '';
+    this.set(
+      'ready',
+      `Ready on ${PROVIDER_LABELS[choice.provider]} · ${megabytes(total)} of weights${fromCache ? ' (cached)' : ''}.${notice}`,
+    );
+    return Object.fromEntries(models.map((m) => [m.id, m]));
   }
 
   /**

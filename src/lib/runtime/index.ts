@@ -6,9 +6,8 @@
 import { createSession, hasWebGpuAdapter, type EngineSession, type ProviderName } from './engine';
 import { RuntimeError, toRuntimeError } from './errors';
 import { parseManifest, type Manifest, type ModelEntry } from './manifest';
-import type { Feed, KeptTensor, ModelRunner, RunOptions } from './types';
+import type { Feed, ModelRunner, RunOptions } from './types';
 import { fetchWeights, openWeightCache, type LoadProgress } from './weights';
-import type { Tensor } from '../diffusion/index';
 
 export type { ProviderName } from './engine';
 export { RuntimeError, toRuntimeError } from './errors';
