@@ -1,7 +1,7 @@
 """CLI, run from the repository root.
 
   python -m training build all            # data + every model + manifest (what CI would run)
-  python -m training build mnist_ddpm     # one model (mnist_judge, mnist_ddpm, emoji_vae, tiny_clip)
+  python -m training build mnist_ddpm     # one recipe (build.MODEL_IDS lists them in build order)
   python -m training build all --no-train # re-export/evaluate from existing checkpoints
   python -m training train emoji_vae --max-minutes 10 --threads 1
   python -m training data                 # npm install + rebuild training/data/*.npz

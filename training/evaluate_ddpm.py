@@ -86,3 +86,15 @@ def evaluate(
         if out_dir is not None:
             save_grid(x[:100], out_dir / f"samples_guidance_{g:g}.png")
     return results
+
+
+def save_grid_rgb(x: torch.Tensor, path: Path, nrow: int = 8) -> None:
+    """RGB images [N, 3, H, W] in [-1, 1] -> one PNG grid."""
+    n, _, h, w = x.shape
+    rows = (n + nrow - 1) // nrow
+    grid = np.full((rows * h, nrow * w, 3), 255, dtype=np.uint8)
+    a = ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    for i in range(n):
+        r, c = divmod(i, nrow)
+        grid[r * h : (r + 1) * h, c * w : (c + 1) * w] = a[i]
+    Image.fromarray(grid).save(path)

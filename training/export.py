@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -41,6 +42,7 @@ class ExportSpec:
     outputs: list[IOSpec]
     make_inputs: object  # callable(batch: int, generator) -> tuple[torch.Tensor, ...]
     extra: dict = field(default_factory=dict)
+    fp16_weights: bool = False  # store large weights as float16 (half the bytes); compute stays float32
 
 
 def sha256(path: Path) -> str:
@@ -98,6 +100,63 @@ def fold_constants_and_identities(model: onnx.ModelProto) -> onnx.ModelProto:
     return model
 
 
+def round_weights_fp16(module: nn.Module, min_elements: int = 256) -> nn.Module:
+    """Round in place the tensors that store_weights_fp16 keeps as float16 (>= min_elements values):
+    parameters and float buffers alike (a DiT's position embedding is a buffer that becomes an initializer)."""
+    with torch.no_grad():
+        for t in [*module.parameters(), *module.buffers()]:
+            if t.is_floating_point() and t.numel() >= min_elements:
+                t.copy_(t.half().float())
+    return module
+
+
+def store_weights_fp16(model: onnx.ModelProto, min_elements: int = 256) -> onnx.ModelProto:
+    """Store every float32 initializer of at least `min_elements` values as float16 behind a Cast.
+
+    The arithmetic stays float32 on every execution provider: onnxruntime folds Cast(initializer)
+    into a float32 constant when it creates the session, so only the download halves.
+    """
+    graph = model.graph
+    casts, kept = [], []
+    for t in graph.initializer:
+        if t.data_type != onnx.TensorProto.FLOAT or int(np.prod(t.dims)) < min_elements:
+            kept.append(t)
+            continue
+        half = onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(t).astype(np.float16), t.name + "_fp16")
+        kept.append(half)
+        casts.append(onnx.helper.make_node("Cast", [half.name], [t.name], to=onnx.TensorProto.FLOAT, name=t.name + "_cast"))
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    nodes = casts + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return model
+
+
+def weights_as_constants(model: onnx.ModelProto, value: float = 0.02) -> onnx.ModelProto:
+    """Replace every float initializer of >= 64 values by ConstantOfShape(its shape, value).
+
+    For a timing twin: a graph with the same operators and sizes whose file holds no weights.
+    onnxruntime folds the constants once at session creation, so runs cost what trained weights cost.
+    """
+    graph = model.graph
+    nodes, kept = [], []
+    for t in graph.initializer:
+        if t.data_type != onnx.TensorProto.FLOAT or int(np.prod(t.dims)) < 64:
+            kept.append(t)
+            continue
+        shape = onnx.numpy_helper.from_array(np.asarray(t.dims, dtype=np.int64), t.name + "_shape")
+        kept.append(shape)
+        fill = onnx.helper.make_tensor("value", onnx.TensorProto.FLOAT, [1], [value])
+        nodes.append(onnx.helper.make_node("ConstantOfShape", [shape.name], [t.name], value=fill, name=t.name + "_fill"))
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    all_nodes = nodes + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(all_nodes)
+    return model
+
+
 def op_report(model: onnx.ModelProto) -> dict:
     """Every op type in the graph checked against the WebGPU kernel table, plus int64 compute nodes."""
     opset = next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
@@ -145,21 +204,28 @@ def export(spec: ExportSpec, path: Path, seed: int = 0) -> dict:
             dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False,
         )
     model = fold_constants_and_identities(onnx.load(str(path)))
+    if spec.fp16_weights:
+        model = store_weights_fp16(model)
     onnx.save(model, str(path))
     onnx.checker.check_model(model, full_check=True)
     report = op_report(model)
     # Equivalence on a batch size other than the export one, which also proves the batch axis is dynamic.
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    max_diff = 0.0
+    # With float16 storage the file is compared with the module whose weights went through the same
+    # rounding (the export's own error), and the rounding's effect is reported on its own.
+    rounded = round_weights_fp16(copy.deepcopy(module)) if spec.fp16_weights else module
+    max_diff, fp16_effect = 0.0, 0.0
     for batch in (1, 5):
         inputs = spec.make_inputs(batch, g)
         with torch.no_grad():
-            ref = module(*inputs)
+            ref, exact = rounded(*inputs), module(*inputs)
         ref = ref if isinstance(ref, tuple) else (ref,)
+        exact = exact if isinstance(exact, tuple) else (exact,)
         got = sess.run(names_out, {n: t.numpy() for n, t in zip(names_in, inputs)})
-        for r, o in zip(ref, got):
+        for r, e, o in zip(ref, exact, got):
             assert r.shape == o.shape, (r.shape, o.shape)
             max_diff = max(max_diff, float(np.abs(r.numpy() - o).max()))
+            fp16_effect = max(fp16_effect, float(np.abs(e.numpy() - o).max()))
     return {
         "file": path.name,
         "bytes": path.stat().st_size,
@@ -173,6 +239,8 @@ def export(spec: ExportSpec, path: Path, seed: int = 0) -> dict:
             "onnxruntime_max_abs_diff": max_diff,
             "onnxruntime_version": ort.__version__,
             "check_inputs": "random (seeded) inputs at batch 1 and 5, CPUExecutionProvider",
+            "weights_storage": "float16 (Cast to float32 at load; float32 arithmetic)" if spec.fp16_weights else "float32",
+            **({"max_abs_diff_vs_float32_weights": fp16_effect} if spec.fp16_weights else {}),
             **{k: v for k, v in report.items() if k != "opset"},
         },
         **spec.extra,

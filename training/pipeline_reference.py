@@ -18,7 +18,7 @@ import torch
 
 from .build import load_trained
 from .data import load_emoji
-from .export import sha256
+from .export import round_weights_fp16, sha256
 from .paths import WEIGHTS
 from .schedule import SchedulerConfig, alphas_cumprod
 
@@ -82,11 +82,48 @@ def vae_reference(index: int = 0) -> dict:
     }
 
 
+@torch.no_grad()
+def text_to_image_reference(prompt: str = "red heart", guidance: float = 5.0, steps: int = 5, seed: int = 0,
+                            original_size: int = 16) -> dict:
+    """Mini SD: tiny-CLIP text states -> DDIM (SD settings) with CFG and SDXL time_ids -> VAE decode."""
+    from .recipes import emoji_vae, mini_sd, tiny_clip
+
+    tok = tiny_clip.load_tokenizer()
+    clip = load_trained(tiny_clip, tok)
+    unet = round_weights_fp16(load_trained(mini_sd))
+    vae = load_trained(emoji_vae)
+    scale = emoji_vae.scaling_factor(vae)
+    ac = alphas_cumprod(mini_sd.SCHEDULER).double()
+    ratio = mini_sd.SCHEDULER.num_train_timesteps // steps
+    timesteps = [i * ratio + 1 for i in range(steps)][::-1]  # leading spacing, steps_offset 1
+    ids = torch.tensor([tok.encode(""), tok.encode(prompt)])
+    hidden, embeds = clip.text(ids)  # [2, L, D], [2, E]
+    time_ids = torch.tensor([mini_sd.time_ids(original_size)] * 2)
+    latents = np.random.default_rng(seed).standard_normal((1, 4, 8, 8)).astype(np.float32)
+    x = torch.from_numpy(latents)
+    for t in timesteps:
+        out, _ = unet(torch.cat([x, x]), torch.full((2,), float(t)), hidden, embeds, time_ids)
+        eps = out[0:1] + guidance * (out[1:2] - out[0:1])
+        a_t = ac[t].float()
+        a_prev = ac[t - ratio].float() if t - ratio >= 0 else ac[0].float()  # set_alpha_to_one False
+        x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()
+        x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
+    image = vae.decoder(x / scale)
+    return {
+        "models": ["clip_text", "sd_unet", "vae_decoder"],
+        "onnx_sha256": {"sd_unet": sha256(WEIGHTS / "sd_unet.onnx"), "clip_text": sha256(WEIGHTS / "clip_text.onnx")},
+        "prompt": prompt, "guidance_scale": guidance, "num_inference_steps": steps, "original_size": [original_size, original_size],
+        "timesteps": timesteps, "latents": latents.ravel().tolist(),
+        "final_latents": x.numpy().ravel().tolist(), "image": image.numpy().ravel().tolist(),
+    }
+
+
 def main() -> None:
     reference = {
         "provenance": "python -m training.pipeline_reference: trained PyTorch modules (training/runs/*/ckpt.pt), float32, CPU",
         "mnist": mnist_reference(),
         "vae": vae_reference(),
+        "text_to_image": text_to_image_reference(),
     }
     OUT.write_text(json.dumps(reference))
     print(f"wrote {OUT}")

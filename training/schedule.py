@@ -22,10 +22,27 @@ class SchedulerConfig:
         return asdict(self)
 
 
+def cosine_betas(num_train_timesteps: int, max_beta: float = 0.999) -> torch.Tensor:
+    """Improved DDPM's cosine schedule (Nichol & Dhariwal 2021, eq. 17; diffusers' "squaredcos_cap_v2"):
+    alpha-bar(t) = cos^2((t + 0.008) / 1.008 * pi / 2), betas from its ratios, capped at 0.999."""
+    s = torch.arange(num_train_timesteps + 1, dtype=torch.float64) / num_train_timesteps  # [T + 1]
+    ab = torch.cos((s + 0.008) / 1.008 * torch.pi / 2) ** 2
+    return (1 - ab[1:] / ab[:-1]).clamp(max=max_beta)  # [T]
+
+
 def alphas_cumprod(cfg: SchedulerConfig) -> torch.Tensor:
-    """alpha-bar_t = prod_s (1 - beta_s) for the linear DDPM schedule (Ho et al. 2020, eq. 4)."""
-    assert cfg.beta_schedule == "linear"
-    betas = torch.linspace(cfg.beta_start, cfg.beta_end, cfg.num_train_timesteps, dtype=torch.float64)
+    """alpha-bar_t = prod_s (1 - beta_s) (Ho et al. 2020, eq. 4) for diffusers' "linear" betas or
+    Stable Diffusion's "scaled_linear" ones (linear in sqrt(beta), then squared), or the cosine
+    "squaredcos_cap_v2" ones (improved DDPM)."""
+    t, lo, hi = cfg.num_train_timesteps, cfg.beta_start, cfg.beta_end
+    if cfg.beta_schedule == "linear":
+        betas = torch.linspace(lo, hi, t, dtype=torch.float64)
+    elif cfg.beta_schedule == "scaled_linear":
+        betas = torch.linspace(lo**0.5, hi**0.5, t, dtype=torch.float64) ** 2
+    elif cfg.beta_schedule == "squaredcos_cap_v2":
+        betas = cosine_betas(t)
+    else:
+        raise ValueError(f"unsupported beta_schedule {cfg.beta_schedule!r}")
     return torch.cumprod(1.0 - betas, dim=0).float()  # [T]
 
 
@@ -47,12 +64,24 @@ class DDIMConfig:
     timestep_spacing: str = "leading"  # diffusers DDIMScheduler default
     steps_offset: int = 0
     set_alpha_to_one: bool = True  # diffusers default: final alpha-bar_prev = 1
+    thresholding: bool = False  # Imagen's dynamic thresholding of x0 (pixel models only); overrides clip_sample
+    dynamic_thresholding_ratio: float = 0.995  # percentile of |x0| per sample (Imagen, diffusers default)
+    sample_max_value: float = 1.0  # upper bound of the threshold s (diffusers default; 1.0 = static clipping)
 
 
 def ddim_timesteps(cfg: DDIMConfig, num_train_timesteps: int) -> list[int]:
     """diffusers DDIMScheduler.set_timesteps with 'leading' spacing: [980, 960, ..., 0] for 50 of 1000."""
     ratio = num_train_timesteps // cfg.num_inference_steps
     return [int(i * ratio + cfg.steps_offset) for i in range(cfg.num_inference_steps)][::-1]
+
+
+def dynamic_threshold(x0: torch.Tensor, ratio: float = 0.995, max_value: float = 1.0) -> torch.Tensor:
+    """Imagen's dynamic thresholding (Saharia et al. 2022, sec. 2.3) as diffusers' `_threshold_sample`:
+    s = clamp(quantile(|x0|, ratio), 1, max_value) per sample, then x0 -> clamp(x0, -s, s) / s."""
+    b = x0.shape[0]
+    s = torch.quantile(x0.abs().reshape(b, -1).float(), ratio, dim=1).clamp(1.0, max_value)  # [B]
+    s = s.view(b, *([1] * (x0.dim() - 1)))  # [B, 1, 1, 1]
+    return torch.maximum(torch.minimum(x0, s), -s) / s
 
 
 @torch.no_grad()
@@ -77,8 +106,11 @@ def ddim_sample(
         a_t = ac[t]
         a_prev = ac[prev_t] if prev_t >= 0 else final_ac
         x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()  # predicted x_0 (DDIM eq. 12, first term)
-        if cfg.clip_sample:
-            x0 = x0.clamp(-cfg.clip_sample_range, cfg.clip_sample_range)
+        if cfg.thresholding or cfg.clip_sample:
+            if cfg.thresholding:
+                x0 = dynamic_threshold(x0, cfg.dynamic_thresholding_ratio, cfg.sample_max_value)
+            else:
+                x0 = x0.clamp(-cfg.clip_sample_range, cfg.clip_sample_range)
             if cfg.use_clipped_model_output:
                 eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()  # keep eps consistent with the clipped x0
         x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps  # "direction pointing to x_t", sigma = 0

@@ -12,6 +12,7 @@ from torch import nn
 class JudgeConfig:
     """A VGG-style CNN: enough for >= 98% test accuracy on 8k training digits in minutes."""
 
+    in_channels: int = 1  # 1 for MNIST digits, 3 for RGB emoji
     channels: tuple[int, int] = (32, 64)  # two conv stages at 32 px and 16 px
     feature_dim: int = 128  # penultimate width: the feature space of MNIST-FID
     num_classes: int = 10
@@ -33,7 +34,7 @@ class Judge(nn.Module):
             )
 
         self.body = nn.Sequential(
-            stage(1, c1), stage(c1, c2),
+            stage(cfg.in_channels, c1), stage(c1, c2),
             nn.Conv2d(c2, c2 * 2, 3, padding=1), nn.BatchNorm2d(c2 * 2), nn.ReLU(),
             nn.AdaptiveAvgPool2d(1),  # global average (Lin et al. 2014): few weights, exports as GlobalAveragePool
         )
@@ -42,7 +43,7 @@ class Judge(nn.Module):
         self.head = nn.Linear(cfg.feature_dim, cfg.num_classes)
 
     def forward(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """pixel_values [B, 1, 32, 32] in [-1, 1] -> (logits [B, 10], features [B, 128])."""
+        """pixel_values [B, C_in, 32, 32] in [-1, 1] -> (logits [B, 10], features [B, 128])."""
         h = self.body(pixel_values)  # [B, 128, 1, 1]
         features = self.fc(h)  # [B, 128]
         return self.head(self.drop(features)), features

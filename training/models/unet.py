@@ -21,6 +21,8 @@ class UNetConfig:
     time_freq_dim: int = 32  # sinusoidal features before the MLP
     emb_dim: int = 128  # shared time + class embedding width
     num_classes: int = 10  # digits 0-9; index num_classes (10) is the null class used by CFG
+    patch_size: int = 1  # >1: space-to-depth on the way in, depth-to-space out (levels run at H/p)
+    image_size: int = 32  # needed for the constant reshapes of space-to-depth
 
 
 class UNet(nn.Module):
@@ -33,7 +35,8 @@ class UNet(nn.Module):
         chans = [cfg.base_channels * m for m in cfg.channel_mult]
         self.time_mlp = nn.Sequential(nn.Linear(cfg.time_freq_dim, cfg.emb_dim), nn.SiLU(), nn.Linear(cfg.emb_dim, cfg.emb_dim))
         self.class_emb = nn.Embedding(cfg.num_classes + 1, cfg.emb_dim)  # +1: the null (unconditional) class
-        self.conv_in = nn.Conv2d(cfg.in_channels, chans[0], 3, padding=1)
+        p = cfg.patch_size
+        self.conv_in = nn.Conv2d(cfg.in_channels * p * p, chans[0], 3, padding=1)
         self.down_blocks = nn.ModuleList()
         self.downsamples = nn.ModuleList()
         c_prev = chans[0]
@@ -49,7 +52,7 @@ class UNet(nn.Module):
             self.upsamples.append(Upsample(c) if i > 0 else nn.Identity())
             c_prev = c
         self.norm_out = group_norm(c_prev)
-        self.conv_out = nn.Conv2d(c_prev, cfg.in_channels, 3, padding=1)
+        self.conv_out = nn.Conv2d(c_prev, cfg.in_channels * p * p, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)  # start as "predict zero noise": stabler first steps
         nn.init.zeros_(self.conv_out.bias)
 
@@ -57,7 +60,8 @@ class UNet(nn.Module):
         """Predict epsilon for x_t (sample [B, 1, 32, 32], timestep float [B], class_labels int64 [B])."""
         emb = self.time_mlp(timestep_embedding(timestep, self.cfg.time_freq_dim))  # [B, E]
         emb = emb + self.class_emb(class_labels)  # [B, E]
-        h = self.conv_in(sample)  # [B, C0, 32, 32]
+        c, p, size = self.cfg.in_channels, self.cfg.patch_size, self.cfg.image_size
+        h = self.conv_in(space_to_depth(sample, c, p, size))  # [B, C0, 32/p, 32/p]
         skips = []
         for block, down in zip(self.down_blocks, self.downsamples):
             h = block(h, emb)  # [B, Ci, Hi, Wi]
@@ -67,4 +71,28 @@ class UNet(nn.Module):
         for block, up in zip(self.up_blocks, self.upsamples):
             h = block(torch.cat([h, skips.pop()], dim=1), emb)  # [B, Ci, Hi, Wi]
             h = up(h)  # [B, Ci, 2Hi, 2Wi] except at the top level
-        return self.conv_out(F.silu(self.norm_out(h)))  # [B, 1, 32, 32]
+        out = self.conv_out(F.silu(self.norm_out(h)))  # [B, p*p, 32/p, 32/p]
+        return depth_to_space(out, c, p, size)  # [B, 1, 32, 32]
+
+
+def space_to_depth(x: torch.Tensor, c: int, p: int, size: int) -> torch.Tensor:
+    """[B, C, S, S] -> [B, C*p*p, S/p, S/p]: each p x p pixel block becomes one position's channels.
+
+    The same rearrangement as DiT's patchify, kept spatial; it lets every level of the UNet run at
+    a quarter of the positions (p = 2), so a step costs about a quarter of the FLOPs. Python-int
+    sizes keep the ONNX graph free of int64 shape arithmetic (Reshape + Transpose only).
+    """
+    if p == 1:
+        return x
+    n = size // p
+    x = x.reshape(-1, c, n, p, n, p).permute(0, 1, 3, 5, 2, 4)  # [B, C, p, p, n, n]
+    return x.reshape(-1, c * p * p, n, n)
+
+
+def depth_to_space(x: torch.Tensor, c: int, p: int, size: int) -> torch.Tensor:
+    """Inverse of space_to_depth: [B, C*p*p, S/p, S/p] -> [B, C, S, S] (C passed as a Python int)."""
+    if p == 1:
+        return x
+    n = size // p
+    x = x.reshape(-1, c, p, p, n, n).permute(0, 1, 4, 2, 5, 3)  # [B, C, n, p, n, p]
+    return x.reshape(-1, c, size, size)

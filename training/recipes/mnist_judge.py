@@ -28,13 +28,13 @@ def make_model() -> Judge:
     return Judge(JUDGE)
 
 
-def random_shift(x: torch.Tensor, g: torch.Generator, max_shift: int = 2) -> torch.Tensor:
-    """Translate each digit by up to +-2 px (the classic MNIST augmentation) via padding and cropping."""
+def random_shift(x: torch.Tensor, g: torch.Generator, max_shift: int = 2, fill: float = -1.0) -> torch.Tensor:
+    """Translate each image by up to +-max_shift px (the classic MNIST augmentation) via padding and cropping."""
     b, _, h, w = x.shape
-    padded = F.pad(x, (max_shift,) * 4, value=-1.0)  # [B, 1, H+4, W+4], background is -1
+    padded = F.pad(x, (max_shift,) * 4, value=fill)  # [B, C, H+4, W+4]; background is -1 (black) for MNIST
     dx = torch.randint(0, 2 * max_shift + 1, (b,), generator=g)
     dy = torch.randint(0, 2 * max_shift + 1, (b,), generator=g)
-    return torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(b)])  # [B, 1, H, W]
+    return torch.stack([padded[i, :, dy[i] : dy[i] + h, dx[i] : dx[i] + w] for i in range(b)])  # [B, C, H, W]
 
 
 def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None) -> Trainer:

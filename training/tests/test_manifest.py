@@ -21,11 +21,14 @@ def test_schema_and_files():
     m = _manifest()
     assert m["version"] == 1 and m["models"]
     for mid, e in m["models"].items():
-        assert REQUIRED <= set(e), (mid, REQUIRED - set(e))
         f = WEIGHTS / e["file"]
         assert f.exists(), f
         assert f.stat().st_size == e["bytes"], mid
         assert sha256(f) == e["sha256"], mid
+        if e.get("timing_only"):  # a cost twin: constant weights, never trained or evaluated
+            assert {"file", "bytes", "sha256", "inputs", "outputs", "description"} <= set(e), mid
+            continue
+        assert REQUIRED <= set(e), (mid, REQUIRED - set(e))
         ec = e["export_check"]
         assert ec["opset"] >= 17 and ec["webgpu_ok"] and ec["onnxruntime_max_abs_diff"] < 1e-4
         for key in ("steps", "batch_size", "wall_time_s", "hardware"):
@@ -35,7 +38,7 @@ def test_schema_and_files():
 def test_budget_and_specifics():
     m = _manifest()
     models = m["models"]
-    assert sum(e["bytes"] for e in models.values()) < 8_000_000  # all shipped weights under 8 MB
+    assert sum(e["bytes"] for e in models.values()) < 30_000_000  # all shipped weights (parts 1 and 2) under 30 MB
     if "mnist_ddpm" in models:
         e = models["mnist_ddpm"]
         assert e["scheduler"]["num_train_timesteps"] == 1000 and e["scheduler"]["beta_schedule"] == "linear"
