@@ -15,11 +15,14 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
-  if (!existsSync('dist/index.html')) throw new Error('dist/ is missing: run `npm run build` first.');
+  // E2E_DIST lets two people (or agents) build and test side by side: `astro build --outDir X`.
+  const outDir = process.env.E2E_DIST ?? 'dist';
+  if (!existsSync(`${outDir}/index.html`)) throw new Error(`${outDir}/ is missing: run \`npm run build\` first.`);
   // Resolve (and, as root on Debian, install) the browser once, before any test file starts.
   findChromium();
   const server = await preview({
     root: process.cwd(),
+    outDir,
     logLevel: 'warn',
     server: { host: '127.0.0.1', port: await freePort() },
   });

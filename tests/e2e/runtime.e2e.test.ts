@@ -8,6 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { sampleMnist } from '../../src/lib/pipelines/mnist';
 import { vaeRoundTrip } from '../../src/lib/pipelines/vae';
+import { textToImage } from '../../src/lib/pipelines/text-to-image';
+import { WordTokenizer } from '../../src/lib/pipelines/tokenizer';
 import { nodeRunner } from '../helpers/node-runner';
 import { launchChromium, openPage, type Browser } from './browser';
 import { maxAbsDiff } from '../helpers/compare';
@@ -101,5 +103,46 @@ describe('VAE round trip on both providers', () => {
     );
     expect(maxAbsDiff(results.wasm.latent, node.latent.data)).toBeLessThan(1e-4);
     expect(maxAbsDiff(results.wasm.reconstruction, node.reconstruction.data)).toBeLessThan(1e-4);
+  });
+});
+
+describe('text to image on both providers (text states kept on the GPU under WebGPU)', () => {
+  const SETTINGS = { prompt: 'red heart', guidanceScale: 5, numInferenceSteps: 2, seed: 5 };
+  const results: Record<string, number[]> = {};
+
+  for (const provider of PROVIDERS) {
+    it(`runs on ${provider}`, async () => {
+      const { page, errors } = await openPage(browser, `/chapters/stable-diffusion/?ep=${provider}`);
+      const figure = page.locator('text-to-image-figure');
+      await figure.getByLabel('Prompt', { exact: true }).fill(SETTINGS.prompt);
+      await figure.getByLabel('Guidance scale', { exact: true }).fill(String(SETTINGS.guidanceScale));
+      await figure.getByLabel('Steps', { exact: true }).fill(String(SETTINGS.numInferenceSteps));
+      await figure.getByLabel('Seed', { exact: true }).fill(String(SETTINGS.seed));
+      const out = await runFigure(page, 'text-to-image-figure', 'Generate');
+      expect(out.provider).toBe(provider);
+      results[provider] = out.image;
+      expect(errors).toEqual([]);
+      await page.close();
+    });
+  }
+
+  it('WebGPU, WASM and onnxruntime-node agree', async () => {
+    const tokenizerFile = `public/weights/${manifest.models.clip_text.tokenizer.file}`;
+    const node = await textToImage(
+      {
+        tokenizer: new WordTokenizer(JSON.parse(readFileSync(tokenizerFile, 'utf8'))),
+        textEncoder: await nodeRunner('clip_text', weights('clip_text')),
+        unet: await nodeRunner('sd_unet', weights('sd_unet')),
+        vaeDecoder: await nodeRunner('vae_decoder', weights('vae_decoder')),
+        scheduler: manifest.models.sd_unet.scheduler,
+        scalingFactor: manifest.models.vae_decoder.scaling_factor,
+        latentShape: [4, 8, 8],
+        addedConditions: true,
+      },
+      { ...SETTINGS, scheduler: 'ddim' },
+    );
+    // Two guided steps through three networks; kernels differ in summation order: 1e-3.
+    expect(maxAbsDiff(results.wasm, node.image.data)).toBeLessThan(1e-3);
+    expect(maxAbsDiff(results.webgpu, node.image.data)).toBeLessThan(1e-3);
   });
 });

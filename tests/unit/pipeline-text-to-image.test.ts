@@ -88,6 +88,34 @@ describe('textToImage', () => {
     expect(batches).toEqual([1, 1, 2, 2]);
   });
 
+  it('runs a batched sweep with SDXL added conditions like the NumPy reference', async () => {
+    const sweep = reference.sweep;
+    const unet = await nodeRunner('unet_added_conds', `${DIR}/unet_added_conds.onnx`);
+    const maps: number[][] = [];
+    const result = await textToImage(
+      { ...models, unet, addedConditions: true },
+      {
+        prompt: reference.prompt,
+        numInferenceSteps: sweep.num_inference_steps,
+        latents: { data: Float32Array.from(reference.latents), shape: [1, 4, 8, 8] },
+        variants: sweep.variants.map((v: { guidance_scale: number; time_ids: number[] }) => ({
+          guidanceScale: v.guidance_scale,
+          originalSize: [v.time_ids[0], v.time_ids[1]],
+          cropsCoordsTopLeft: [v.time_ids[2], v.time_ids[3]],
+        })),
+        onStep: (s) => {
+          expect(s.noisePredUncond?.shape).toEqual([3, 4, 8, 8]);
+          maps.push(Array.from(s.crossAttentionProbs!.data));
+        },
+      },
+    );
+    expect(result.latents.shape).toEqual([3, 4, 8, 8]);
+    expect(result.image.shape).toEqual([3, 3, 32, 32]);
+    expect(maxAbsDiff(result.latents.data, sweep.final_latents)).toBeLessThan(1e-4);
+    const mean = maps[0].map((_, i) => maps.reduce((sum, m) => sum + m[i], 0) / maps.length);
+    expect(maxAbsDiff(mean, sweep.mean_cross_attention_probs)).toBeLessThan(1e-5);
+  });
+
   it('stops when aborted, with an AbortError', async () => {
     const controller = new AbortController();
     const run = textToImage(models, {

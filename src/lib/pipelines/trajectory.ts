@@ -18,7 +18,7 @@ export interface StepRecord {
   ms: number;
 }
 
-export type StepCallback = (step: StepRecord) => void;
+export type StepCallback<S extends StepRecord = StepRecord> = (step: S) => void;
 
 /** Throws the standard AbortError when a run is cancelled, so callers can tell it from failures. */
 export function throwIfAborted(signal?: AbortSignal) {
