@@ -25,6 +25,31 @@ export function headlineMetric(id: string, entry: ModelEntry): string {
   if (id.startsWith('clip_')) {
     return `image→text retrieval among ${m.validation_captions ?? '?'} held-out captions: top-1 ${pct(m.image_to_text_top1)}, top-5 ${pct(m.image_to_text_top5)} (chance ${pct(m.chance_top5)})`;
   }
+  if (id === 'sd_unet') {
+    const held = m.held_out ?? {};
+    return `images for ${held.real?.prompts ?? '?'} held-out captions: the tiny CLIP ranks the right caption top-5 for ${pct(held.guidance_5?.top5)} at guidance 5 (real emoji: ${pct(held.real?.top5)})`;
+  }
+  if (entry.timing_only) return 'timing twin: constant weights, never trained or evaluated';
+  if (id === 'emoji_judge')
+    return `category accuracy ${pct(m.validation_accuracy)} on held-out emoji (scores the DiT's samples)`;
+  if (id === 'dit') {
+    const best = Object.entries<Metrics>(m)
+      .filter(([k]) => k.startsWith('guidance_'))
+      .map(([k, v]) => `${pct(v.judge_agreement)} at guidance ${k.slice('guidance_'.length)}`);
+    return `samples in the requested category (emoji judge): ${best.join(', ') || '—'} (chance 10%)`;
+  }
+  if (id === 'unclip_decoder') {
+    const held = m.held_out ?? {};
+    return `variations of held-out emoji: CLIP similarity to the source ${num(held.guidance_3?.similarity_to_source, 2)} at guidance 3 (random pairs ${num(held.random_pair_similarity, 2)})`;
+  }
+  if (id === 'unclip_prior') {
+    const held = m.held_out ?? {};
+    return `held-out captions: sampled image embeddings' CLIP similarity to the true images ${num(held.prior_steps_25_guidance_4?.similarity, 2)} (the text embedding itself: ${num(held.text_embeds?.similarity, 2)}; random pairs ${num(held.random_pair_similarity, 2)})`;
+  }
+  if (id === 'cascade_base') {
+    const held = m.held_out?.static_clipping ?? {};
+    return `16 px samples for held-out captions: right caption top-5 for ${pct(held.guidance_5?.top5)} at guidance 5 (real 16 px emoji: ${pct(m.held_out?.real_16px?.top5)})`;
+  }
   return '—';
 }
 

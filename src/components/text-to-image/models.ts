@@ -1,0 +1,140 @@
+/**
+ * What the Stable Diffusion figures share: the three networks of our mini SD, its tokenizer
+ * (downloaded and checked against the manifest like the weights), and the prompts we suggest.
+ */
+import type { TextToImageModels } from '../../lib/pipelines/text-to-image';
+import { WordTokenizer, type TokenizerConfig } from '../../lib/pipelines/tokenizer';
+import { getRuntime, type TrainedSchedulerConfig } from '../../lib/runtime/index';
+import { fetchWeights, openWeightCache } from '../../lib/runtime/weights';
+import type { LoadedModels } from '../shared/model-status';
+
+/** Text encoder, denoiser, decoder: StableDiffusionPipeline's text_encoder, unet and vae (decoder half). */
+export const SD_MODEL_IDS = ['clip_text', 'sd_unet', 'vae_decoder'];
+
+let tokenizer: Promise<WordTokenizer> | null = null;
+
+/** The tiny CLIP's tokenizer, fetched once per page (then from the weight cache); a failure can be retried. */
+export function loadTokenizer(): Promise<WordTokenizer> {
+  tokenizer ??= (async () => {
+    const { runtime } = await getRuntime();
+    const entry = await runtime.entry('clip_text');
+    const file = entry.tokenizer as { file: string; bytes: number; sha256: string } | undefined;
+    if (!file) throw new Error('the manifest names no tokenizer for clip_text');
+    const bytes = await fetchWeights(
+      { url: `${runtime.weightsBase}${file.file}`, bytes: file.bytes, sha256: file.sha256 },
+      { cache: await openWeightCache() },
+    );
+    return new WordTokenizer(JSON.parse(new TextDecoder().decode(bytes)) as TokenizerConfig);
+  })().catch((error) => {
+    tokenizer = null;
+    throw error;
+  });
+  return tokenizer;
+}
+
+/** The pipeline's inputs from loaded models and their manifest entries. */
+export async function textToImageModels(models: LoadedModels): Promise<TextToImageModels> {
+  const unet = models.sd_unet;
+  const vae = models.vae_decoder;
+  const [, c, h, w] = unet.entry.inputs.find((i) => i.name === 'sample')!.shape as [string, number, number, number];
+  return {
+    tokenizer: await loadTokenizer(),
+    textEncoder: models.clip_text,
+    unet,
+    vaeDecoder: vae,
+    scheduler: unet.entry.scheduler as TrainedSchedulerConfig,
+    scalingFactor: vae.entry.scaling_factor ?? 1,
+    latentShape: [c, h, w],
+    addedConditions: unet.entry.inputs.some((i) => i.name === 'time_ids'),
+  };
+}
+
+/** A few captions from the training set, offered as one-click examples. */
+export const EXAMPLE_PROMPTS = [
+  'red heart',
+  'grinning face',
+  'blue heart',
+  'crying face',
+  'thumbs up medium skin tone',
+  'four leaf clover',
+];
+
+/** More training captions for the prompt box's suggestion list (checked against the training split). */
+export const PROMPT_SUGGESTIONS = [
+  ...new Set([
+    ...EXAMPLE_PROMPTS,
+    'an emoji of sunflower',
+    'waving hand medium skin tone',
+    'green apple',
+    'ghost',
+    'an emoji of ghost',
+    'thumbs up medium skin tone',
+    'waving hand dark skin tone',
+    'face with tears of joy',
+    'smiling face with sunglasses',
+    'smiling face with heart-eyes',
+    'crying face',
+    'thinking face',
+    'winking face',
+    'sleeping face',
+    'angry face',
+    'clown face',
+    'pile of poo',
+    'skull',
+    'alien',
+    'robot',
+    'dog face',
+    'mouse face',
+    'rabbit face',
+    'panda',
+    'penguin',
+    'frog',
+    'fox',
+    'unicorn',
+    'tropical fish',
+    'blue heart',
+    'yellow heart',
+    'green heart',
+    'purple heart',
+    'red apple',
+    'strawberry',
+    'watermelon',
+    'cherries',
+    'avocado',
+    'pizza',
+    'birthday cake',
+    'hot beverage',
+    'four leaf clover',
+    'rose',
+    'tulip',
+    'cactus',
+    'palm tree',
+    'mushroom',
+    'christmas tree',
+    'snowman',
+    'snowflake',
+    'fire',
+    'high voltage',
+    'sparkles',
+    'glowing star',
+    'full moon',
+    'cloud',
+    'umbrella',
+    'water wave',
+    'rocket',
+    'airplane',
+    'bicycle',
+    'soccer ball',
+    'basketball',
+    'guitar',
+    'anchor',
+    'house',
+    'red circle',
+    'blue circle',
+    'ok hand',
+    'victory hand',
+    'clapping hands',
+    'folded hands',
+    'flexed biceps',
+  ]),
+];
