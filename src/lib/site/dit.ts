@@ -1,0 +1,71 @@
+/**
+ * Build-time facts about our mini DiT (`dit`), read from public/weights/manifest.json so that prose,
+ * tables and figure defaults quote the shipped model. Every field may be missing while the model is
+ * still training; callers show a dash, never a made-up number.
+ */
+import { ditMacs, ditSizeConfigFromManifest, type DitSizeConfig } from '../diffusion/dit-flops';
+import type { Manifest } from '../runtime/manifest';
+import { readManifest } from './models';
+
+export interface PaperConfigRow {
+  name: string;
+  layers: number;
+  hidden_size: number;
+  heads: number;
+  /** As the paper counts them: one multiply-add = one flop. Null for a model not measured yet. */
+  gflops: number | null;
+  patch_size: number;
+  image_size: number;
+  latent_size: number;
+  tokens: number;
+}
+
+export interface DitFacts {
+  /** Sizes that decide the cost; null when the manifest has no (complete) dit entry. */
+  size: DitSizeConfig | null;
+  numHeads?: number;
+  parameters?: number;
+  /** Graph-counted, 2 FLOPs per multiply-add (training/flops.py). */
+  flopsPerSample?: number;
+  categoryNames: string[];
+  nullClassLabel?: number;
+  paperConfigs: PaperConfigRow[];
+  recommendedGuidance?: number;
+  recommendedSteps?: number;
+  /** Share of samples the emoji judge puts in the asked category, keyed by guidance scale. */
+  judgeAgreement: Record<number, number>;
+  /** The judge's accuracy on real training emoji: what a model that reproduced its data would score. */
+  judgeOnTraining?: number;
+  inProgress: boolean;
+}
+
+type Loose = Record<string, any>;
+
+export function ditFacts(manifest: Manifest = readManifest()): DitFacts {
+  const entry = (manifest.models as Record<string, Loose>).dit;
+  const config = entry?.config as Loose | undefined;
+  return {
+    size: ditSizeConfigFromManifest(config),
+    numHeads: typeof config?.num_heads === 'number' ? config.num_heads : undefined,
+    parameters: typeof entry?.parameters === 'number' ? entry.parameters : undefined,
+    flopsPerSample: typeof entry?.flops_per_sample === 'number' ? entry.flops_per_sample : undefined,
+    categoryNames: Array.isArray(entry?.category_names) ? entry.category_names : [],
+    nullClassLabel: typeof entry?.null_class_label === 'number' ? entry.null_class_label : undefined,
+    paperConfigs: Array.isArray(entry?.paper_configs) ? entry.paper_configs : [],
+    recommendedGuidance: entry?.recommended_sampling?.guidance_scale,
+    recommendedSteps: entry?.recommended_sampling?.steps,
+    judgeAgreement: Object.fromEntries(
+      Object.entries((entry?.metrics ?? {}) as Loose)
+        .filter(([key, value]) => key.startsWith('guidance_') && typeof value?.judge_agreement === 'number')
+        .map(([key, value]) => [Number(key.slice('guidance_'.length)), value.judge_agreement as number]),
+    ),
+    judgeOnTraining: entry?.metrics?.judge_on_training_images?.accuracy,
+    inProgress: Boolean(entry?.training?.in_progress),
+  };
+}
+
+/** GFLOPs (paper convention) of a DiT config at another patch size, or null when it does not divide the latent. */
+export function gflopsAtPatch(size: DitSizeConfig, patchSize: number): number | null {
+  if (size.inputSize % patchSize !== 0) return null;
+  return ditMacs({ ...size, patchSize }).total / 1e9;
+}

@@ -1,0 +1,148 @@
+/**
+ * The DiT chapter's figures, driven by their labels: patchify (VAE encoder), the adaLN-Zero gates,
+ * class-conditional sampling with attention maps, and the UNet-vs-DiT step timing, on WebAssembly;
+ * plus one two-step sample on WebGPU (SwiftShader here, about 100x slower, so kept short).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { launchChromium, openPage, type Browser } from './browser';
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** Waits until a figure's run has ended and returns how (done, error or stopped). */
+async function settled(page: Page, tag: string, timeout = 200_000): Promise<string> {
+  await page.waitForFunction(
+    (t) => ['done', 'error', 'stopped'].includes((document.querySelector(t) as HTMLElement).dataset.state!),
+    tag,
+    { timeout },
+  );
+  return (await page.locator(tag).getAttribute('data-state'))!;
+}
+
+/** The pixels of a canvas, to compare two drawings exactly. */
+const pixels = (canvas: Locator) => canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL());
+
+/** The last sample's values, rounded to nothing: a repeat with the same seed must match exactly. */
+const sampleData = (page: Page) =>
+  page.evaluate(() => Array.from((document.querySelector('dit-sampler') as any).result.image.data as Float32Array));
+
+describe('DiT chapter on WebAssembly', () => {
+  let page: Page;
+  let errors: string[];
+  beforeAll(async () => {
+    ({ page, errors } = await openPage(browser, '/chapters/dit/?ep=wasm'));
+  });
+  afterAll(async () => {
+    await page?.close();
+  });
+
+  it('patchify: the patch size sets the token count, and the VAE latent is drawn', { timeout: 120_000 }, async () => {
+    const figure = page.locator('dit-patchify');
+    await expect(figure.locator('.tokens').textContent()).resolves.toMatch(/= 16 tokens/);
+    await figure.getByRole('radio', { name: '4 × 4' }).check();
+    await expect(figure.locator('.tokens').textContent()).resolves.toMatch(/= 4 tokens, each 4 × 4 × 4 = 64 numbers/);
+    await figure.getByRole('radio', { name: '8 × 8' }).check();
+    await expect(figure.locator('.tokens').textContent()).resolves.toMatch(/= 1 token,/);
+    const embed = figure.getByRole('img', { name: /^Sine-cosine position embedding: 1 token by \d+ dimensions/ });
+    expect(await embed.count()).toBe(1);
+    await figure.getByRole('button', { name: 'Encode the picture' }).click();
+    expect(await settled(page, 'dit-patchify')).toBe('done');
+    expect(await figure.getByRole('img', { name: /^Latent channel \d of the encoded picture/ }).count()).toBe(4);
+    expect(await figure.locator('.status-line').textContent()).toMatch(/^encoded in [\d.]+ ms · WebAssembly$/);
+  });
+
+  it('gates: one bar pair per block, and they move with the timestep', { timeout: 120_000 }, async () => {
+    const figure = page.locator('dit-gates');
+    await figure.getByRole('button', { name: 'Read the gates' }).click();
+    expect(await settled(page, 'dit-gates')).toBe('done');
+    const chart = figure.getByRole('img', { name: /^Mean gate magnitude per block at t = 500/ });
+    const before = await chart.getAttribute('aria-label');
+    await figure.getByLabel('Timestep t').fill('50');
+    await page.waitForFunction(() =>
+      /at t = 50,/.test(document.querySelector('dit-gates .chart')!.getAttribute('aria-label')!),
+    );
+    expect(await settled(page, 'dit-gates')).toBe('done');
+    const after = await figure.locator('.chart').getAttribute('aria-label');
+    expect(after!.split(':')[1]).not.toBe(before!.split(':')[1]);
+  });
+
+  it(
+    'sampling: a seed repeats exactly, another seed or category changes the sample',
+    { timeout: 200_000 },
+    async () => {
+      const figure = page.locator('dit-sampler');
+      await figure.getByLabel('Steps', { exact: true }).fill('6');
+      await figure.getByLabel('Seed', { exact: true }).fill('3');
+      const run = async () => {
+        await figure.getByRole('button', { name: 'Sample' }).click();
+        expect(await settled(page, 'dit-sampler')).toBe('done');
+        return sampleData(page);
+      };
+      const first = await run();
+      expect(first.every(Number.isFinite)).toBe(true);
+      expect(await run()).toEqual(first);
+      await figure.getByLabel('Seed', { exact: true }).fill('4');
+      const otherSeed = await run();
+      expect(otherSeed).not.toEqual(first);
+      await figure.getByLabel('Seed', { exact: true }).fill('3');
+      await figure.getByRole('combobox', { name: 'Category' }).selectOption({ index: 1 });
+      const otherCategory = await run();
+      expect(otherCategory).not.toEqual(first);
+      expect(await figure.getByRole('img', { name: /^Generated emoji of the category .*, seed 3$/ }).count()).toBe(1);
+      expect(await figure.locator('.status-line').textContent()).toMatch(/^6 steps in [\d.]+ s .* · WebAssembly$/);
+    },
+  );
+
+  it('attention: picking another token (click or arrow key) changes the map', { timeout: 60_000 }, async () => {
+    const figure = page.locator('dit-sampler');
+    const head = figure.getByRole('img', { name: /^Head 1, block \d+: token 6 attends/ });
+    expect(await head.count()).toBe(1);
+    const before = await pixels(figure.locator('canvas[data-head="0"]'));
+    const tokens = figure.getByRole('radiogroup', { name: 'Query token' });
+    await tokens.getByRole('radio', { name: /^Token 6:/ }).focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await tokens.getByRole('radio', { name: /^Token 10:/ }).getAttribute('aria-checked')).toBe('true');
+    expect(await figure.getByRole('img', { name: /^Head 1, block \d+: token 10 attends/ }).count()).toBe(1);
+    await tokens.getByRole('radio', { name: /^Token 1:/ }).click();
+    const after = await pixels(figure.locator('canvas[data-head="0"]'));
+    expect(after).not.toBe(before);
+    await figure.getByRole('combobox', { name: 'Block' }).selectOption({ label: '2' });
+    expect(await figure.getByRole('img', { name: /^Head 1, block 2: token 1 attends/ }).count()).toBe(1);
+  });
+
+  it('times a UNet step and a DiT step', { timeout: 200_000 }, async () => {
+    const figure = page.locator('dit-cost');
+    await figure.getByLabel('Timed runs per model').selectOption('3');
+    await figure.getByRole('button', { name: 'Time both steps' }).click();
+    expect(await settled(page, 'dit-cost')).toBe('done');
+    const cells = await figure
+      .getByRole('row', { name: /^time per step/ })
+      .getByRole('cell')
+      .allTextContents();
+    expect(cells).toHaveLength(2);
+    for (const cell of cells) expect(cell).toMatch(/^[\d.]+ (ms|s)$/);
+    expect(await figure.locator('.status-line').textContent()).toMatch(/UNet step .* DiT step .* · WebAssembly$/);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('DiT chapter on WebGPU (SwiftShader here: two steps)', () => {
+  it('samples on WebGPU', { timeout: 300_000 }, async () => {
+    const { page, errors } = await openPage(browser, '/chapters/dit/?ep=webgpu');
+    const figure = page.locator('dit-sampler');
+    await figure.getByLabel('Steps', { exact: true }).fill('2');
+    await figure.getByRole('button', { name: 'Sample' }).click();
+    expect(await settled(page, 'dit-sampler', 280_000)).toBe('done');
+    expect(await figure.locator('.model-status').getAttribute('data-provider')).toBe('webgpu');
+    expect(await figure.locator('.status-line').textContent()).toMatch(/^2 steps in .* · WebGPU$/);
+    expect((await sampleData(page)).every(Number.isFinite)).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
