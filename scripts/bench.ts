@@ -78,6 +78,47 @@ async function runFigure(page: Page, selector: string, button: string) {
   }));
 }
 
+/** Mini Stable Diffusion through the chapter's text-to-image figure: per step and the whole sample. */
+async function benchTextToImage(
+  browser: Awaited<ReturnType<typeof launchChromium>>,
+  base: string,
+  provider: 'wasm' | 'webgpu',
+): Promise<(string | number)[][]> {
+  const page = await browser.newPage();
+  await page.goto(`${base}/chapters/stable-diffusion/?ep=${provider}`, { waitUntil: 'networkidle' });
+  const steps = provider === 'wasm' ? 25 : Math.min(WEBGPU_STEPS, 3);
+  const figure = page.locator('text-to-image-figure').first();
+  await figure.locator('input[name="steps"]').fill(String(steps));
+  await figure.locator('input[name="guidance"]').fill('5');
+  const selector = 'text-to-image-figure';
+  const first = await runFigure(page, selector, 'Generate');
+  if (first.state !== 'done') throw new Error(`text-to-image on ${provider}: ${first.status}`);
+  const totals: number[] = [];
+  const stepMs: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = await runFigure(page, selector, 'Generate');
+    totals.push(r.result.totalMs);
+    stepMs.push(...r.result.stepMs);
+  }
+  const unet = manifest.models.sd_unet;
+  const flops = 2 * unet.flops_per_sample;
+  const perStep = median(stepMs);
+  const weights = ['clip_text', 'sd_unet', 'vae_decoder'].reduce((n, id) => n + manifest.models[id].bytes, 0);
+  const rows: (string | number)[][] = [
+    [
+      'sd_unet (CFG, batch 2)',
+      provider,
+      `${perStep.toFixed(1)} ms`,
+      `${steps} steps + text encoder + decode: ${(median(totals) / 1000).toFixed(3)} s`,
+      mb(weights),
+      `${(flops / 1e9).toFixed(3)} GFLOP`,
+      (flops / 1e9 / (perStep / 1000)).toFixed(2),
+    ],
+  ];
+  await page.close();
+  return rows;
+}
+
 async function main() {
   bytesReport();
   const server = await preview({
@@ -145,6 +186,7 @@ async function main() {
       }
       rows.push(['vae round trip', provider, `${(median(encode) + median(decode)).toFixed(1)} ms`, '', '', '', '']);
       await page.close();
+      rows.push(...(await benchTextToImage(browser, base, provider)));
     }
     console.log(
       `\nModel timings in Chromium (median of ${RUNS} runs after a warm-up run; WebGPU is SwiftShader on the CPU here)\n`,
