@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .export import cpu_session
 from .metrics import frechet_distance
 from .recipes.mnist_judge import classify
 from .schedule import DDIMConfig, SchedulerConfig, cfg_model_fn, ddim_sample
@@ -19,11 +20,7 @@ UNetFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 def onnx_unet(path: Path, threads: int = 1) -> UNetFn:
     """Wrap the exported UNet in an onnxruntime session, so the shipped file itself is what gets scored."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    sess = cpu_session(path, threads)
 
     def fn(x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         out = sess.run(["out_sample"], {"sample": x.numpy(), "timestep": t.numpy().astype(np.float32), "class_labels": y.numpy()})

@@ -45,6 +45,13 @@ class ExportSpec:
     fp16_weights: bool = False  # store large weights as float16 (half the bytes); compute stays float32
 
 
+def cpu_session(path: Path, threads: int = 1) -> ort.InferenceSession:
+    """An onnxruntime CPU session on `threads` intra-op threads: how every evaluation runs a shipped file."""
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:

@@ -17,6 +17,7 @@ import torch
 from torch.nn import functional as F
 
 from ..data import load_emoji
+from ..export import cpu_session
 from ..models.cascade import PixelTextUNet
 from ..models.text_unet import TextUNetConfig
 from ..paths import RUNS
@@ -160,11 +161,7 @@ def with_overrides(**kw) -> TrainConfig:
 
 def onnx_model(path, threads: int = 1):
     """An exported graph as a function of its inputs in graph order (torch tensors in, torch tensor out)."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    sess = cpu_session(path, threads)
     names = [i.name for i in sess.get_inputs()]
 
     def fn(*inputs: torch.Tensor) -> torch.Tensor:

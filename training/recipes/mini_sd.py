@@ -15,6 +15,7 @@ import torch
 from torch.nn import functional as F
 
 from ..data import load_emoji
+from ..export import cpu_session
 from ..models.text_unet import TextUNet, TextUNetConfig
 from ..paths import RUNS
 from ..schedule import SchedulerConfig, add_noise, alphas_cumprod
@@ -173,11 +174,7 @@ def high_frequency_energy(x: torch.Tensor) -> torch.Tensor:
 
 def onnx_text_unet(path, threads: int = 1):
     """The exported UNet as a function (sample, t, hidden, embeds, time_ids) -> eps, via onnxruntime."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    sess = cpu_session(path, threads)
 
     def fn(x, t, hidden, embeds, ids):
         feeds = {"sample": x.numpy(), "timestep": t.numpy(), "encoder_hidden_states": hidden.numpy(),

@@ -15,6 +15,7 @@ import torch
 from torch.nn import functional as F
 
 from ..data import load_emoji
+from ..export import cpu_session
 from ..models.unclip import DecoderConfig, UnCLIPDecoder
 from ..paths import RUNS
 from ..schedule import DDIMConfig, add_noise, alphas_cumprod, ddim_sample
@@ -105,11 +106,7 @@ def with_overrides(**kw) -> TrainConfig:
 
 def onnx_decoder(path, threads: int = 1):
     """The exported decoder as a function (sample, t, image_embeds) -> eps, via onnxruntime."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    sess = cpu_session(path, threads)
 
     def fn(x, t, e):
         return torch.from_numpy(sess.run(["out_sample"], {"sample": x.numpy(), "timestep": t.numpy(), "image_embeds": e.numpy()})[0])

@@ -16,6 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from ..data import load_emoji
+from ..export import cpu_session
 from ..models.unclip import DiffusionPrior, PriorConfig, unit_rms
 from ..paths import RUNS
 from ..schedule import DDIMConfig, SchedulerConfig, add_noise, alphas_cumprod, ddim_sample
@@ -132,11 +133,7 @@ def with_overrides(**kw) -> TrainConfig:
 
 def onnx_prior(path, threads: int = 1):
     """The exported prior as a function (sample, t, text_embeds, hidden) -> predicted x0, via onnxruntime."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    sess = cpu_session(path, threads)
 
     def fn(x, t, embeds, hidden):
         feeds = {"sample": x.numpy(), "timestep": t.numpy(), "text_embeds": embeds.numpy(), "encoder_hidden_states": hidden.numpy()}
