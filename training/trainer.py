@@ -7,7 +7,7 @@ import json
 import math
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -34,6 +34,11 @@ class TrainConfig:
     log_every: int = 25
     ckpt_minutes: float = 2.0  # how much work a crash can lose
     device: str = "cpu"
+
+
+def overridden(cfg: TrainConfig, **kw) -> TrainConfig:
+    """`cfg` with the CLI's overrides applied (None = keep the recipe's default)."""
+    return replace(cfg, **{k: v for k, v in kw.items() if v is not None})
 
 
 def hardware() -> dict:

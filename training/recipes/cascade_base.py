@@ -8,6 +8,7 @@ As in mini_sd.py the text encoder is frozen and its outputs for every caption ar
 
 from __future__ import annotations
 
+from functools import partial
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +23,7 @@ from ..models.cascade import PixelTextUNet
 from ..models.text_unet import TextUNetConfig
 from ..paths import RUNS
 from ..schedule import DDIMConfig, SchedulerConfig, add_noise, alphas_cumprod, ddim_sample
-from ..trainer import TrainConfig, Trainer
+from ..trainer import TrainConfig, Trainer, overridden
 
 NAME = "cascade_base"
 SIZE = 16  # base resolution: 32 px emoji box-filtered 2x2
@@ -154,9 +155,7 @@ def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None, une
     return trainer
 
 
-def with_overrides(**kw) -> TrainConfig:
-    """This recipe's TrainConfig with CLI overrides (None = keep the default)."""
-    return replace(TRAIN, **{k: v for k, v in kw.items() if v is not None})
+with_overrides = partial(overridden, TRAIN)  # this recipe's TrainConfig with CLI overrides
 
 
 def onnx_model(path, threads: int = 1):

@@ -10,8 +10,8 @@ block and the pooled text_embeds), as in Imagen's upsamplers; it helps where 16 
 
 from __future__ import annotations
 
+from functools import partial
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from ..models.cascade import SuperResConfig, SuperResTextUNet
 from ..models.text_unet import TextUNetConfig
 from ..paths import RUNS
 from ..schedule import DDIMConfig, add_noise, alphas_cumprod, ddim_sample
-from ..trainer import TrainConfig, Trainer
+from ..trainer import TrainConfig, Trainer, overridden
 from . import cascade_base as base
 
 NAME = "cascade_sr"
@@ -109,9 +109,7 @@ def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None, sr:
     return trainer
 
 
-def with_overrides(**kw) -> TrainConfig:
-    """This recipe's TrainConfig with CLI overrides (None = keep the default)."""
-    return replace(TRAIN, **{k: v for k, v in kw.items() if v is not None})
+with_overrides = partial(overridden, TRAIN)  # this recipe's TrainConfig with CLI overrides
 
 
 @torch.no_grad()

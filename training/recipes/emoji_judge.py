@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from functools import partial
 
 import torch
 from torch import nn
@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from ..data import load_emoji
 from ..models.judge import Judge, JudgeConfig
-from ..trainer import TrainConfig, Trainer
+from ..trainer import TrainConfig, Trainer, overridden
 from .mnist_judge import random_shift
 
 NAME = "emoji_judge"
@@ -101,6 +101,4 @@ def evaluate(model: Judge) -> dict:
     }
 
 
-def with_overrides(**kw) -> TrainConfig:
-    """This recipe's TrainConfig with CLI overrides (None = keep the default)."""
-    return replace(TRAIN, **{k: v for k, v in kw.items() if v is not None})
+with_overrides = partial(overridden, TRAIN)  # this recipe's TrainConfig with CLI overrides

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from functools import partial
 
 import torch
 
 from ..data import load_emoji
 from ..metrics import psnr, ssim
 from ..models.vae import AutoencoderKL, VAEConfig
-from ..trainer import TrainConfig, Trainer
+from ..trainer import TrainConfig, Trainer, overridden
 
 NAME = "emoji_vae"
 VAE = VAEConfig()
@@ -87,6 +87,4 @@ def evaluate(model: AutoencoderKL) -> dict:
     }
 
 
-def with_overrides(**kw) -> TrainConfig:
-    """This recipe's TrainConfig with CLI overrides (None = keep the default)."""
-    return replace(TRAIN, **{k: v for k, v in kw.items() if v is not None})
+with_overrides = partial(overridden, TRAIN)  # this recipe's TrainConfig with CLI overrides

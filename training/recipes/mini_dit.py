@@ -7,7 +7,7 @@ index 10 = null class for classifier-free guidance) instead of a caption.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -15,7 +15,7 @@ import torch
 from ..data import load_emoji
 from ..models.dit import DiT, DiTConfig
 from ..schedule import DDIMConfig, SchedulerConfig, add_noise, alphas_cumprod, cfg_model_fn, ddim_sample
-from ..trainer import TrainConfig, Trainer
+from ..trainer import TrainConfig, Trainer, overridden
 
 NAME = "mini_dit"
 DIT = DiTConfig()
@@ -90,9 +90,7 @@ def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None) -> 
     return trainer
 
 
-def with_overrides(**kw) -> TrainConfig:
-    """This recipe's TrainConfig with CLI overrides (None = keep the default)."""
-    return replace(TRAIN, **{k: v for k, v in kw.items() if v is not None})
+with_overrides = partial(overridden, TRAIN)  # this recipe's TrainConfig with CLI overrides
 
 
 def paper_configs(ours_gflops: float | None = None) -> list[dict]:

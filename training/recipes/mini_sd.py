@@ -7,8 +7,8 @@ computed once per training image / caption and cached, so a training step only r
 
 from __future__ import annotations
 
+from functools import partial
 import json
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -19,7 +19,7 @@ from ..export import cpu_session
 from ..models.text_unet import TextUNet, TextUNetConfig
 from ..paths import RUNS
 from ..schedule import SchedulerConfig, add_noise, alphas_cumprod
-from ..trainer import TrainConfig, Trainer
+from ..trainer import TrainConfig, Trainer, overridden
 
 NAME = "mini_sd"
 UNET = TextUNetConfig()
@@ -159,9 +159,7 @@ def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None) -> 
     return trainer
 
 
-def with_overrides(**kw) -> TrainConfig:
-    """This recipe's TrainConfig with CLI overrides (None = keep the default)."""
-    return replace(TRAIN, **{k: v for k, v in kw.items() if v is not None})
+with_overrides = partial(overridden, TRAIN)  # this recipe's TrainConfig with CLI overrides
 
 
 def high_frequency_energy(x: torch.Tensor) -> torch.Tensor:

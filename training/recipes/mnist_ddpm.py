@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from functools import partial
 
 import torch
 
 from ..data import load_mnist
 from ..models.unet import UNet, UNetConfig
 from ..schedule import SchedulerConfig, add_noise, alphas_cumprod
-from ..trainer import TrainConfig, Trainer
+from ..trainer import TrainConfig, Trainer, overridden
 
 NAME = "mnist_ddpm"
 UNET = UNetConfig(patch_size=2)  # 2x2 space-to-depth: 12 MFLOP a sample, a quarter of the p = 1 UNet
@@ -60,6 +60,4 @@ def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None) -> 
     return trainer
 
 
-def with_overrides(**kw) -> TrainConfig:
-    """This recipe's TrainConfig with CLI overrides (None = keep the default)."""
-    return replace(TRAIN, **{k: v for k, v in kw.items() if v is not None})
+with_overrides = partial(overridden, TRAIN)  # this recipe's TrainConfig with CLI overrides

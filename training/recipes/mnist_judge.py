@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from functools import partial
 
 import torch
 from torch.nn import functional as F
 
 from ..models.judge import Judge, JudgeConfig
-from ..trainer import TrainConfig, Trainer
+from ..trainer import TrainConfig, Trainer, overridden
 from .mnist_ddpm import mnist_tensors
 
 NAME = "mnist_judge"
@@ -68,6 +68,4 @@ def evaluate(model: Judge) -> dict:
     return {"test_accuracy": float((logits.argmax(1) == y).float().mean()), "test_size": len(y)}
 
 
-def with_overrides(**kw) -> TrainConfig:
-    """This recipe's TrainConfig with CLI overrides (None = keep the default)."""
-    return replace(TRAIN, **{k: v for k, v in kw.items() if v is not None})
+with_overrides = partial(overridden, TRAIN)  # this recipe's TrainConfig with CLI overrides

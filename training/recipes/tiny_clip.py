@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 import json
 from dataclasses import replace
 
@@ -13,7 +14,7 @@ from ..data import load_emoji
 from ..models.clip import CLIPConfig, TinyCLIP
 from ..paths import RUNS
 from ..tokenizer import WordTokenizer
-from ..trainer import TrainConfig, Trainer
+from ..trainer import TrainConfig, Trainer, overridden
 
 NAME = "tiny_clip"
 CLIP = CLIPConfig()
@@ -116,6 +117,4 @@ def load_tokenizer() -> WordTokenizer:
     return WordTokenizer.load(RUNS / NAME / "tokenizer.json")
 
 
-def with_overrides(**kw) -> TrainConfig:
-    """This recipe's TrainConfig with CLI overrides (None = keep the default)."""
-    return replace(TRAIN, **{k: v for k, v in kw.items() if v is not None})
+with_overrides = partial(overridden, TRAIN)  # this recipe's TrainConfig with CLI overrides

@@ -7,7 +7,7 @@ embedding are cached under runs/unclip_decoder/.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ from ..export import cpu_session
 from ..models.unclip import DecoderConfig, UnCLIPDecoder
 from ..paths import RUNS
 from ..schedule import DDIMConfig, add_noise, alphas_cumprod, ddim_sample
-from ..trainer import TrainConfig, Trainer
+from ..trainer import TrainConfig, Trainer, overridden
 from . import mini_sd
 from .unclip_prior import cache_is_current, emoji_pixels, frozen_clip, image_embeddings
 
@@ -99,9 +99,7 @@ def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None, cac
     return trainer
 
 
-def with_overrides(**kw) -> TrainConfig:
-    """This recipe's TrainConfig with CLI overrides (None = keep the default)."""
-    return replace(TRAIN, **{k: v for k, v in kw.items() if v is not None})
+with_overrides = partial(overridden, TRAIN)  # this recipe's TrainConfig with CLI overrides
 
 
 def onnx_decoder(path, threads: int = 1):

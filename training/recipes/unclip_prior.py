@@ -6,9 +6,9 @@ caption variant are computed once and cached under runs/unclip_prior/, so a step
 
 from __future__ import annotations
 
+from functools import partial
 import json
 import math
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,7 @@ from ..export import cpu_session
 from ..models.unclip import DiffusionPrior, PriorConfig, unit_rms
 from ..paths import RUNS
 from ..schedule import DDIMConfig, SchedulerConfig, add_noise, alphas_cumprod, ddim_sample
-from ..trainer import TrainConfig, Trainer
+from ..trainer import TrainConfig, Trainer, overridden
 from .mini_sd import SD_DDIM, _primary_captions, encode_prompts
 
 NAME = "unclip_prior"
@@ -126,9 +126,7 @@ def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None, cac
     return trainer
 
 
-def with_overrides(**kw) -> TrainConfig:
-    """This recipe's TrainConfig with CLI overrides (None = keep the default)."""
-    return replace(TRAIN, **{k: v for k, v in kw.items() if v is not None})
+with_overrides = partial(overridden, TRAIN)  # this recipe's TrainConfig with CLI overrides
 
 
 def onnx_prior(path, threads: int = 1):
