@@ -26,15 +26,13 @@ MODEL_IDS = {
     "tiny_clip": ["clip_text", "clip_image"],
     "mini_sd": ["sd_unet", "sd_unet_pixel_twin"],
     "emoji_judge": ["emoji_judge"],  # before mini_dit: it scores the DiT's samples
+    "class_unet": [],  # evaluation only: the DiT's UNet baseline at the same budget, reported in the DiT's entry
     "mini_dit": ["dit"],
     "unclip_decoder": ["unclip_decoder"],  # before unclip_prior: the prior's evaluation runs the whole pipeline
     "unclip_prior": ["unclip_prior"],
     "cascade_base": ["cascade_base"],
+    "cascade_sr": ["cascade_sr"],  # after cascade_base, whose samples its evaluation upsamples
 }
-# Built on request only (`build cascade_sr`), never shipped by `build all`: its first run (2,200 steps in
-# 25 contended CPU minutes) came out far below bicubic upsampling (PSNR 9.2 dB against 23.1 dB), so the
-# site does not offer it until a run beats bicubic. It runs after cascade_base, whose samples it upsamples.
-UNSHIPPED = {"cascade_sr": ["cascade_sr"]}
 
 
 def load_trained(mod, *args) -> torch.nn.Module:
@@ -412,6 +410,9 @@ def build_mini_dit() -> dict:
     entry = export(dit_spec(model), path)
     metrics = r.evaluate(path, threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
     gflops = count_flops(path) / 2e9  # the paper's convention: one multiply-add = one flop
+    baseline = RUNS / "class_unet" / "evaluation.json"
+    if baseline.exists():  # the UNet trained on the same data and budget (recipes/class_unet.py)
+        metrics["unet_baseline"] = json.loads(baseline.read_text())
     c = r.DIT
     entry.update(
         description="Mini DiT: class-conditional Diffusion Transformer with adaLN-Zero blocks on scaled 8x8x4 emoji VAE latents, "
@@ -633,7 +634,8 @@ def build_cascade_sr() -> dict:
     metrics = r.evaluate(path, base_path=WEIGHTS / "cascade_base.onnx", threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
     s, u = r.SAMPLING, r.SR.unet
     entry.update(
-        description="Pixel cascade super-resolution model (GLIDE / Imagen upsampler): epsilon prediction for 32x32 RGB given the "
+        description="Pixel cascade super-resolution model (GLIDE / Imagen upsampler): v prediction (v = sqrt(ab) eps - sqrt(1 - ab) x0, "
+        "scheduler.prediction_type) for 32x32 RGB given the "
         "16 px image bilinearly upsampled to 32 (low_res_sample, concatenated as input channels after a 2x2 space-to-depth) "
         "with noise-conditioning augmentation at noise_level (embedded like the timestep), plus the tiny CLIP's text states",
         config={"_class_name": "UNet2DConditionModel (miniature, upsampler)", **r.SR.to_dict(),
@@ -661,7 +663,20 @@ def build_cascade_sr() -> dict:
     return {"cascade_sr": entry}
 
 
-BUILDERS = {"mnist_judge": build_judge, "mnist_ddpm": build_ddpm, "emoji_vae": build_vae, "tiny_clip": build_clip, "mini_sd": build_mini_sd,
+def build_class_unet() -> dict:
+    """Score the DiT's UNet baseline with the DiT's protocol; nothing is exported (runs/class_unet/evaluation.json)."""
+    from .recipes import class_unet as r
+
+    model = load_trained(r)
+    n = sum(p.numel() for p in model.parameters())
+    metrics = r.evaluate(model, threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
+    result = {"model": "mini SD UNet blocks with a learned class token (recipes/class_unet.py)", "parameters": n,
+              "config": r.UNET.to_dict(), "training": training_info(r.NAME), **metrics}
+    (RUNS / r.NAME / "evaluation.json").write_text(json.dumps(result, indent=2))
+    return {}
+
+
+BUILDERS = {"class_unet": build_class_unet, "mnist_judge": build_judge, "mnist_ddpm": build_ddpm, "emoji_vae": build_vae, "tiny_clip": build_clip, "mini_sd": build_mini_sd,
             "emoji_judge": build_emoji_judge, "mini_dit": build_mini_dit,
             "unclip_decoder": build_unclip_decoder, "unclip_prior": build_unclip_prior,
             "cascade_base": build_cascade_base, "cascade_sr": build_cascade_sr}
@@ -717,7 +732,7 @@ def build(target: str, train: bool = True, overrides: dict | None = None) -> Non
             mod.train(mod.with_overrides(**(overrides or {})))
         entries = BUILDERS[name]()
         _save_result(name, entries)
-        print(f"{name}: exported {', '.join(e['file'] for e in entries.values())}", flush=True)
+        print(f"{name}: exported {', '.join(e['file'] for e in entries.values()) or 'nothing (evaluation only)'}", flush=True)
     write_attribution()
     m = write_manifest()
     print(f"manifest: {len(m['models'])} models, {m['total_onnx_bytes'] / 1e6:.2f} MB", flush=True)

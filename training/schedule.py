@@ -16,7 +16,7 @@ class SchedulerConfig:
     beta_schedule: str = "linear"  # DDPM's linear betas
     beta_start: float = 1e-4  # DDPM
     beta_end: float = 0.02  # DDPM
-    prediction_type: str = "epsilon"  # the UNet predicts the added noise
+    prediction_type: str = "epsilon"  # the UNet predicts the added noise; or "v_prediction" (Salimans & Ho 2022)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,18 +94,24 @@ def ddim_sample(
 ) -> torch.Tensor:
     """DDIM sampling (Song et al. 2021, eq. 12) exactly as diffusers' DDIMScheduler.step with eta = 0.
 
-    `model_fn(x_t, t)` returns epsilon (already combined for classifier-free guidance).
+    `model_fn(x_t, t)` returns epsilon, or v when sched.prediction_type is "v_prediction" (already combined
+    for classifier-free guidance).
     """
     ac = alphas_cumprod(sched)  # [T]
     final_ac = torch.tensor(1.0) if cfg.set_alpha_to_one else ac[0]
     ratio = sched.num_train_timesteps // cfg.num_inference_steps
     x = torch.randn(shape, generator=generator)  # [B, C, H, W]
     for t in ddim_timesteps(cfg, sched.num_train_timesteps):
-        eps = model_fn(x, torch.full((shape[0],), float(t)))  # [B, C, H, W]
+        out = model_fn(x, torch.full((shape[0],), float(t)))  # [B, C, H, W]
         prev_t = t - ratio
         a_t = ac[t]
         a_prev = ac[prev_t] if prev_t >= 0 else final_ac
-        x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()  # predicted x_0 (DDIM eq. 12, first term)
+        if sched.prediction_type == "v_prediction":  # v = sqrt(ab) eps - sqrt(1 - ab) x0 (Salimans & Ho 2022)
+            x0 = a_t.sqrt() * x - (1 - a_t).sqrt() * out
+            eps = a_t.sqrt() * out + (1 - a_t).sqrt() * x
+        else:
+            eps = out
+            x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()  # predicted x_0 (DDIM eq. 12, first term)
         if cfg.thresholding or cfg.clip_sample:
             if cfg.thresholding:
                 x0 = dynamic_threshold(x0, cfg.dynamic_thresholding_ratio, cfg.sample_max_value)
@@ -134,3 +140,9 @@ def cfg_model_fn(unet: torch.nn.Module, labels: torch.Tensor, guidance_scale: fl
         return eps_u + guidance_scale * (eps_c - eps_u)
 
     return fn
+
+
+def velocity(x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor, ac: torch.Tensor) -> torch.Tensor:
+    """The v-prediction target sqrt(ab_t) eps - sqrt(1 - ab_t) x_0 (Salimans & Ho 2022; diffusers `get_velocity`)."""
+    a = ac[t].view(-1, *([1] * (x0.dim() - 1)))  # [B, 1, 1, 1]
+    return a.sqrt() * noise - (1 - a).sqrt() * x0

@@ -51,7 +51,10 @@ def hardware() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "threads": torch.get_num_threads(), "torch": torch.__version__}
+    info = {"cpu": cpu, "threads": torch.get_num_threads(), "torch": torch.__version__}
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
 
 
 class Trainer:
@@ -85,12 +88,13 @@ class Trainer:
             return
         state = torch.load(self.ckpt_path, map_location=self.device, weights_only=False)
         self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
+        if state.get("opt") is not None:  # slim checkpoints (slim_checkpoint) keep no optimiser state
+            self.opt.load_state_dict(state["opt"])
         if self.ema is not None and state.get("ema") is not None:
             self.ema.load_state_dict(state["ema"])
         self.step, self.elapsed = state["step"], state["elapsed"]
         self.loss_ema = state.get("loss_ema")
-        self.generator.set_state(state["generator"])
+        self.generator.set_state(state["generator"].cpu())  # map_location moves it with the weights
         prev = state.get("config", {})
         self.segments = state.get("segments") or [{"from_step": 0, "threads": prev.get("threads"), "device": prev.get("device")}]
         self.log(f"resumed from step {self.step} ({self.elapsed / 60:.1f} min trained)")
@@ -131,8 +135,8 @@ class Trainer:
     def _update_ema(self) -> None:
         """Polyak/EMA weights with the (1 + n) / (10 + n) warm-up used by diffusers' EMAModel."""
         d = min(self.cfg.ema_decay, (1 + self.step) / (10 + self.step))
-        for pe, pm in zip(self.ema.parameters(), self.model.parameters()):
-            pe.lerp_(pm.detach(), 1 - d)
+        # one fused kernel per dtype group instead of one per tensor: the launch count binds on a GPU
+        torch._foreach_lerp_(list(self.ema.parameters()), [p.detach() for p in self.model.parameters()], 1 - d)
         for be, bm in zip(self.ema.buffers(), self.model.buffers()):
             be.copy_(bm)
 
@@ -149,6 +153,7 @@ class Trainer:
         self.model.train()
         t_last_ckpt = time.time()
         t_window, s_window = time.time(), self.step
+        loss_ema_t = None if self.loss_ema is None else torch.tensor(self.loss_ema, device=self.device)
         while self.step < c.steps and self.elapsed < budget:
             t0 = time.time()
             for g in self.opt.param_groups:
@@ -162,10 +167,11 @@ class Trainer:
             if self.ema is not None:
                 self._update_ema()
             self.step += 1
-            self.elapsed += time.time() - t0
-            lv = float(loss.detach())
-            self.loss_ema = lv if self.loss_ema is None else 0.98 * self.loss_ema + 0.02 * lv
+            # The running loss stays a device tensor: reading it every step would make the CPU wait for the GPU.
+            lv_t = loss.detach()
+            loss_ema_t = lv_t if loss_ema_t is None else 0.98 * loss_ema_t + 0.02 * lv_t
             if self.step % c.log_every == 0 or self.step == c.steps:
+                lv, self.loss_ema = float(lv_t), float(loss_ema_t)
                 rate = (self.step - s_window) / max(1e-9, time.time() - t_window)
                 t_window, s_window = time.time(), self.step
                 eta = min((c.steps - self.step) / max(rate, 1e-9), budget - self.elapsed)
@@ -174,9 +180,13 @@ class Trainer:
                     f"lr {self.lr_at(self.step):.2e} {rate:.2f} steps/s "
                     f"elapsed {self.elapsed / 60:.1f} min ETA {eta / 60:.1f} min"
                 )
+            self.elapsed += time.time() - t0  # on a GPU, queued work is paid for at the next log line's sync
             if time.time() - t_last_ckpt > c.ckpt_minutes * 60:
+                self.loss_ema = float(loss_ema_t)
                 self.save()
                 t_last_ckpt = time.time()
+        if loss_ema_t is not None:
+            self.loss_ema = float(loss_ema_t)
         self.save()
         summary = {
             "steps": self.step, "batch_size": c.batch_size, "wall_time_s": round(self.elapsed, 1),
@@ -192,3 +202,13 @@ class Trainer:
     def final_model(self) -> nn.Module:
         """The weights to ship: EMA when enabled, else the raw model."""
         return (self.ema if self.ema is not None else self.model).eval()
+
+
+def slim_checkpoint(src: Path, dst: Path) -> None:
+    """A copy of ckpt.pt without the optimiser state (a third to a half of its bytes), for shipping a run
+    between machines; `build --no-train` and a resumed run both load it (a resumed run restarts Adam's moments)."""
+    state = torch.load(src, map_location="cpu", weights_only=False)
+    state["opt"] = None
+    if state.get("ema") is not None:
+        state["model"] = state["ema"]  # the EMA weights are the ones exported; keep one copy
+    torch.save(state, dst)

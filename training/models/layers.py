@@ -15,7 +15,7 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -
     `t` stays float32 so the ONNX graph has no int64 arithmetic that WebGPU would push to the CPU.
     """
     half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / half)  # [D/2]
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half)  # [D/2]
     args = t[:, None] * freqs[None, :]  # [B, D/2]
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)  # [B, D]
 

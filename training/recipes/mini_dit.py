@@ -63,14 +63,16 @@ def latent_dataset() -> dict:
     return {"mean": cache["mean"][:n], "logvar": cache["logvar"][:n], "labels": labels, "scaling_factor": cache["scaling_factor"]}
 
 
-def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None) -> Trainer:
-    """Epsilon-prediction MSE on posterior samples z * scaling_factor, label dropped to the null class 10% of steps."""
+def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None, name: str = NAME, model=None) -> Trainer:
+    """Epsilon-prediction MSE on posterior samples z * scaling_factor, label dropped to the null class 10% of steps.
+
+    `name` and `model` let class_unet.py train its UNet on exactly this data and loss."""
     data = latent_dataset()
     n = len(data["labels"]) if not subset else min(subset, len(data["labels"]))
     mean, logvar, labels_all = data["mean"][:n], data["logvar"][:n], data["labels"][:n]
     scale = data["scaling_factor"]
     ac = alphas_cumprod(SCHEDULER)
-    trainer = Trainer(NAME, make_model(), cfg, run_dir)
+    trainer = Trainer(name, model if model is not None else make_model(), cfg, run_dir)
 
     def loss_fn(model, step, g):
         b = cfg.batch_size
@@ -83,7 +85,8 @@ def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None) -> 
         noise = torch.randn(z.shape, generator=g)
         zt = add_noise(z, noise, t, ac)  # [B, 4, 8, 8]
         dev = trainer.device
-        eps, _, _ = model(zt.to(dev), t.float().to(dev), labels.to(dev))
+        eps = model(zt.to(dev), t.float().to(dev), labels.to(dev))
+        eps = eps[0] if isinstance(eps, tuple) else eps  # the DiT also returns attention and gates
         return torch.mean((eps - noise.to(dev)) ** 2)
 
     trainer.summary = trainer.fit(loss_fn)
@@ -121,8 +124,11 @@ def sample(unet, vae, scale: float, labels: torch.Tensor, guidance: float, seed:
 
 
 @torch.no_grad()
-def evaluate(dit_path: Path, guidance_scales=(1.0, 2.0, 4.0), per_class: int = 50, threads: int = 1, out_dir: Path | None = None) -> dict:
-    """Judge agreement: the emoji judge's argmax on decoded samples equals the requested category."""
+def evaluate(dit_path, guidance_scales=(1.0, 2.0, 4.0), per_class: int = 50, threads: int = 1, out_dir: Path | None = None,
+             model_name: str = "the ONNX DiT (onnxruntime CPU)") -> dict:
+    """Judge agreement: the emoji judge's argmax on decoded samples equals the requested category.
+
+    `dit_path` is the exported file, or a function (x, t, labels) -> epsilon (class_unet.py's PyTorch baseline)."""
     from ..build import load_trained
     from ..evaluate_ddpm import onnx_unet, save_grid_rgb
     from . import emoji_judge, emoji_vae
@@ -130,12 +136,12 @@ def evaluate(dit_path: Path, guidance_scales=(1.0, 2.0, 4.0), per_class: int = 5
     vae = load_trained(emoji_vae)
     scale = emoji_vae.scaling_factor(vae)
     judge = load_trained(emoji_judge)
-    unet = onnx_unet(dit_path, threads)
+    unet = dit_path if callable(dit_path) else onnx_unet(dit_path, threads)
     names = category_names()
     labels = torch.arange(DIT.num_classes).repeat_interleave(per_class)  # [10 * per_class], grouped by category
     results: dict = {
         "protocol": (
-            f"{per_class} samples per category from the ONNX DiT (onnxruntime CPU), DDIM {SD_DDIM.num_inference_steps} steps "
+            f"{per_class} samples per category from {model_name}, DDIM {SD_DDIM.num_inference_steps} steps "
             "(leading, steps_offset 1, no clipping, set_alpha_to_one False), seed 0, decoded by the VAE; judge_agreement = the "
             "emoji judge's argmax equals the requested category. References: the judge on held-out real emoji (validation), and "
             f"on up to {per_class} real training emoji per category, the score of a model that reproduced its training set"),

@@ -10,7 +10,8 @@ import torch
 from training import build
 from training.export import export
 from training.models.dit import DiT, DiTConfig, get_2d_sincos_pos_embed
-from training.recipes import emoji_judge, mini_dit
+from training.recipes import class_unet, emoji_judge, mini_dit
+from training.trainer import slim_checkpoint
 
 TINY = DiTConfig(hidden_size=32, depth=2, num_heads=2)  # same token grid as the shipped model, 1/4 the width
 FP16_TOL = 2e-3  # fp16-stored weights vs the fp32 module; fp32 export alone is ~1e-6
@@ -83,6 +84,24 @@ def test_train_resume_and_export(tmp_path, monkeypatch):
     assert t.step == 4  # resumed from the checkpoint, not restarted
     info = export(build.dit_spec(t.final_model()), tmp_path / "dit.onnx")
     assert info["export_check"]["webgpu_ok"] and info["parameters"] == sum(p.numel() for p in DiT(TINY).parameters())
+
+
+def test_class_unet_baseline_trains_on_the_dit_data_and_resumes_from_a_slim_checkpoint(tmp_path, monkeypatch):
+    """The DiT's UNet baseline: same loss and data path; a checkpoint without optimiser state (what
+    training/gpu_train.sh brings back) still resumes and keeps its step count and weights."""
+    g = torch.Generator().manual_seed(0)
+    fake = {"mean": torch.randn(64, 4, 8, 8, generator=g), "logvar": torch.full((64, 4, 8, 8), -4.0),
+            "labels": torch.randint(0, 10, (64,), generator=g), "scaling_factor": 1.0}
+    monkeypatch.setattr(mini_dit, "latent_dataset", lambda: fake)
+    kw = dict(batch_size=8, log_every=1, warmup_steps=1, threads=1)
+    t = class_unet.train(class_unet.with_overrides(steps=2, **kw), run_dir=tmp_path)
+    assert t.step == 2 and math.isfinite(t.loss_ema)
+    eps = t.final_model()(torch.randn(3, 4, 8, 8), torch.tensor([1.0, 500.0, 999.0]), torch.tensor([0, 9, class_unet.NULL_CLASS]))
+    assert eps.shape == (3, 4, 8, 8)
+    slim_checkpoint(tmp_path / "ckpt.pt", tmp_path / "slim.pt")
+    (tmp_path / "slim.pt").replace(tmp_path / "ckpt.pt")
+    t2 = class_unet.train(class_unet.with_overrides(steps=3, **kw), run_dir=tmp_path)
+    assert t2.step == 3
 
 
 def test_paper_configs_end_with_ours():

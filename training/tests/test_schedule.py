@@ -2,7 +2,7 @@
 
 import torch
 
-from training.schedule import DDIMConfig, SchedulerConfig, add_noise, alphas_cumprod, ddim_sample, ddim_timesteps
+from training.schedule import DDIMConfig, SchedulerConfig, add_noise, alphas_cumprod, ddim_sample, ddim_timesteps, velocity
 
 
 def test_linear_alphas_cumprod():
@@ -29,6 +29,27 @@ def test_ddim_with_oracle_eps_recovers_data():
 
     out = ddim_sample(oracle, x0.shape, sched, DDIMConfig(num_inference_steps=20), torch.Generator().manual_seed(0))
     assert torch.allclose(out, x0, atol=1e-4)
+
+
+def test_ddim_with_oracle_v_recovers_data():
+    """v-prediction (the upsampler's target): the true v of a fixed x0 must also land DDIM on that x0."""
+    sched = SchedulerConfig(beta_schedule="squaredcos_cap_v2", prediction_type="v_prediction")
+    ac = alphas_cumprod(sched)
+    x0 = torch.rand(4, 3, 8, 8) * 1.6 - 0.8
+    g = torch.Generator().manual_seed(1)
+
+    def oracle(x, t):
+        a = ac[t.long()].view(-1, 1, 1, 1)
+        eps = (x - a.sqrt() * x0) / (1 - a).sqrt()
+        return velocity(x0, eps, t.long(), ac)
+
+    out = ddim_sample(oracle, x0.shape, sched, DDIMConfig(num_inference_steps=25), g)
+    assert torch.allclose(out, x0, atol=1e-4)
+    noise = torch.randn(x0.shape, generator=g)
+    t = torch.tensor([0, 250, 500, 999])
+    v = velocity(x0, noise, t, ac)
+    a = ac[t].view(-1, 1, 1, 1)
+    assert torch.allclose(a.sqrt() * add_noise(x0, noise, t, ac) - (1 - a).sqrt() * v, x0, atol=1e-5)  # x0 from (x_t, v)
 
 
 def test_add_noise_matches_closed_form():

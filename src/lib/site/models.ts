@@ -36,7 +36,9 @@ export function headlineMetric(id: string, entry: ModelEntry): string {
     const best = Object.entries<Metrics>(m)
       .filter(([k]) => k.startsWith('guidance_'))
       .map(([k, v]) => `${pct(v.judge_agreement)} at guidance ${k.slice('guidance_'.length)}`);
-    return `samples in the requested category (emoji judge): ${best.join(', ') || '—'} (chance 10%)`;
+    const unet = m.unet_baseline?.guidance_4?.judge_agreement;
+    const baseline = typeof unet === 'number' ? `; a UNet trained the same way: ${pct(unet)} at guidance 4` : '';
+    return `samples in the requested category (emoji judge): ${best.join(', ') || '—'} (chance 10%)${baseline}`;
   }
   if (id === 'unclip_decoder') {
     const held = m.held_out ?? {};
@@ -49,6 +51,10 @@ export function headlineMetric(id: string, entry: ModelEntry): string {
   if (id === 'cascade_base') {
     const held = m.held_out?.static_clipping ?? {};
     return `16 px samples for held-out captions: right caption top-5 for ${pct(held.guidance_5?.top5)} at guidance 5 (real 16 px emoji: ${pct(m.held_out?.real_16px?.top5)})`;
+  }
+  if (id === 'cascade_sr') {
+    const hf = m.high_frequency_energy ?? {};
+    return `16 → 32 px on held-out emoji: one sample ${num(m.noise_level_0?.psnr)} dB PSNR, the mean of 4 samples ${num(m.mean_of_4_samples?.psnr)} dB, bicubic ${num(m.bicubic?.psnr)} dB; fine detail (mean squared Laplacian) ${num(hf.super_resolution, 2)} against bicubic's ${num(hf.bicubic, 2)} and the real images' ${num(hf.real_32px, 2)}`;
   }
   return '—';
 }
