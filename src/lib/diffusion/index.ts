@@ -54,3 +54,13 @@ export {
   DPM_SOLVER_DEFAULTS,
   type DPMSolverMultistepSchedulerConfig,
 } from './schedulers/dpmsolver';
+export {
+  cosineSimilarity,
+  fitPca2,
+  l2Normalize,
+  nearestByCosine,
+  projectPca2,
+  slerp,
+  unitRms,
+  type Pca2,
+} from './embeddings';

@@ -1,0 +1,199 @@
+/**
+ * The DALL-E 2 chapter's figures, driven by their labels on WebAssembly: the CLIP map (the prompt's
+ * point moves with the prompt; hover and arrow keys show an emoji), text -> prior -> decoder (a seed
+ * repeats exactly, another seed changes the embedding), variations (variation k is seed + k) and
+ * slerp interpolation (its first point is the first emoji's own variation). Then one short
+ * variations run on WebGPU (SwiftShader here, about 100x slower: two steps).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { launchChromium, openPage, type Browser } from './browser';
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** Waits until a figure's run has ended and returns how (done, error or stopped). */
+async function settled(page: Page, tag: string, timeout = 200_000): Promise<string> {
+  await page.waitForFunction(
+    (t) => ['done', 'error', 'stopped'].includes((document.querySelector(t) as HTMLElement).dataset.state!),
+    tag,
+    { timeout },
+  );
+  return (await page.locator(tag).getAttribute('data-state'))!;
+}
+
+/** A figure's last result as plain arrays (Float32Arrays turned into number[]). */
+const result = (page: Page, tag: string) =>
+  page.evaluate((t) => {
+    const r = (document.querySelector(t) as any).result;
+    return JSON.parse(JSON.stringify(r, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v)));
+  }, tag);
+
+const maxAbsDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+/** Picture k of a batch [N, 3, 32, 32]. */
+const picture = (data: number[], k: number) => data.slice(k * 3072, (k + 1) * 3072);
+
+describe('DALL-E 2 chapter on WebAssembly', () => {
+  let page: Page;
+  let errors: string[];
+  beforeAll(async () => {
+    ({ page, errors } = await openPage(browser, '/chapters/dall-e-2/?ep=wasm'));
+  });
+  afterAll(async () => {
+    await page?.close();
+  });
+
+  it('the map: the prompt lands on it, and moves when the prompt changes', { timeout: 120_000 }, async () => {
+    const figure = page.locator('unclip-map');
+    await figure.getByLabel('Prompt', { exact: true }).fill('red heart');
+    await figure.getByRole('button', { name: 'Place the prompt' }).click();
+    expect(await settled(page, 'unclip-map')).toBe('done');
+    const first = await result(page, 'unclip-map');
+    expect(first.nearest).toHaveLength(3);
+    expect(
+      await figure.getByRole('img', { name: /^Map of 156 held-out emoji .* the prompt “red heart” is at/ }).count(),
+    ).toBe(1);
+    expect(await figure.locator('.status-line').textContent()).toMatch(
+      /^map: 156 images \+ captions embedded in \d+ ms; prompt in [\d.]+ ms .* · WebAssembly$/,
+    );
+    await figure.getByLabel('Prompt', { exact: true }).fill('cat face');
+    await figure.getByRole('button', { name: 'Place the prompt' }).click();
+    expect(await settled(page, 'unclip-map')).toBe('done');
+    const second = await result(page, 'unclip-map');
+    expect(second.prompt).toBe('cat face');
+    expect(Math.hypot(second.xy[0] - first.xy[0], second.xy[1] - first.xy[1])).toBeGreaterThan(0.01);
+    // An example prompt moves the point without pressing the button.
+    await figure.getByRole('button', { name: 'grinning face' }).click();
+    await page.waitForFunction(() => (document.querySelector('unclip-map') as any).result.prompt === 'grinning face');
+    expect(await settled(page, 'unclip-map')).toBe('done');
+  });
+
+  it('the map: arrow keys and the pointer show an emoji large', { timeout: 30_000 }, async () => {
+    const figure = page.locator('unclip-map');
+    const map = figure.getByRole('group', { name: /^CLIP map of held-out emoji/ });
+    const tip = figure.locator('.map-tip');
+    await map.focus();
+    await page.keyboard.press('ArrowRight');
+    await expect(tip.isVisible()).resolves.toBe(true);
+    const firstTip = await tip.textContent();
+    await page.keyboard.press('ArrowRight');
+    expect(await tip.textContent()).not.toBe(firstTip);
+    await page.keyboard.press('Escape');
+    await expect(tip.isVisible()).resolves.toBe(false);
+    // The pointer over an emoji (the last drawn is on top of any neighbour it overlaps).
+    const box = (await figure.locator('svg.map .icons image').last().boundingBox())!;
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.waitForFunction(() => !document.querySelector<HTMLElement>('unclip-map .map-tip')!.hidden);
+    expect(await tip.textContent()).toMatch(/ · /);
+  });
+
+  it('prior + decoder: a seed repeats exactly, another seed changes the embedding', { timeout: 200_000 }, async () => {
+    const figure = page.locator('unclip-prior');
+    await figure.getByLabel('Prompt', { exact: true }).fill('beating heart');
+    await figure.getByLabel('Prior steps').fill('4');
+    await figure.getByLabel('Decoder steps').fill('3');
+    await figure.getByLabel('Seed', { exact: true }).fill('1');
+    const run = async () => {
+      await figure.getByRole('button', { name: 'Generate' }).click();
+      expect(await settled(page, 'unclip-prior')).toBe('done');
+      return result(page, 'unclip-prior');
+    };
+    const first = await run();
+    expect(first.imageEmbeds.data).toHaveLength(64);
+    expect(first.nearest).toHaveLength(3);
+    const again = await run();
+    expect(again.imageEmbeds.data).toEqual(first.imageEmbeds.data);
+    expect(again.image.data).toEqual(first.image.data);
+    // With and without the prior, from the same noise: different embeddings, different pictures.
+    expect(maxAbsDiff(first.image.data, first.noPriorImage.data)).toBeGreaterThan(0.01);
+    await figure.getByLabel('Seed', { exact: true }).fill('2');
+    const other = await run();
+    expect(maxAbsDiff(other.imageEmbeds.data, first.imageEmbeds.data)).toBeGreaterThan(1e-3);
+    expect(
+      await figure
+        .getByRole('img', { name: /^Picture decoded from the prior's image embedding for “beating heart”, seed 2$/ })
+        .count(),
+    ).toBe(1);
+    expect(await figure.locator('.status-line').textContent()).toMatch(
+      /^prior 4 steps in \d+ ms · decoder 3 steps \(2 pictures\) in [\d.]+ s .* · WebAssembly$/,
+    );
+  });
+
+  let catVariations: number[] = [];
+
+  it('variations: variation k uses seed + k, so shifting the seed shifts the row', { timeout: 200_000 }, async () => {
+    const figure = page.locator('unclip-variations');
+    await figure.getByRole('combobox', { name: 'Emoji' }).selectOption({ label: 'cat face' });
+    await figure.getByRole('combobox', { name: 'Variations' }).selectOption('2');
+    await figure.getByLabel('Steps', { exact: true }).fill('3');
+    await figure.getByLabel('Seed', { exact: true }).fill('5');
+    const run = async () => {
+      await figure.getByRole('button', { name: 'Make variations' }).click();
+      expect(await settled(page, 'unclip-variations')).toBe('done');
+      return result(page, 'unclip-variations');
+    };
+    const first = await run();
+    expect(first.seeds).toEqual([5, 6]);
+    expect(maxAbsDiff(picture(first.images.data, 0), picture(first.images.data, 1))).toBeGreaterThan(0.01);
+    const again = await run();
+    expect(again.images.data).toEqual(first.images.data);
+    await figure.getByLabel('Seed', { exact: true }).fill('6');
+    const shifted = await run();
+    // Seed 6 was the second picture before and is the first now; the batch is the same size.
+    expect(maxAbsDiff(picture(shifted.images.data, 0), picture(first.images.data, 1))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(picture(shifted.images.data, 1), picture(first.images.data, 1))).toBeGreaterThan(0.01);
+    expect(await figure.getByRole('img', { name: /^Variation 2 of cat face, seed 7$/ }).count()).toBe(1);
+    expect(await figure.locator('.status-line').textContent()).toMatch(
+      /^CLIP image embedding [\d.]+ ms · 2 variations, 3 steps in [\d.]+ s .* · WebAssembly$/,
+    );
+    catVariations = picture(first.images.data, 0);
+  });
+
+  it("interpolation: the ends of the slerp decode to the ends' own variations", { timeout: 200_000 }, async () => {
+    const figure = page.locator('unclip-interpolation');
+    await figure.getByRole('combobox', { name: 'From' }).selectOption({ label: 'cat face' });
+    await figure.getByRole('combobox', { name: 'To' }).selectOption({ label: 'banana' });
+    await figure.getByRole('combobox', { name: 'Points' }).selectOption('3');
+    await figure.getByLabel('Steps', { exact: true }).fill('3');
+    await figure.getByLabel('Seed', { exact: true }).fill('5');
+    await figure.getByRole('button', { name: 'Interpolate' }).click();
+    expect(await settled(page, 'unclip-interpolation')).toBe('done');
+    const walk = await result(page, 'unclip-interpolation');
+    expect(walk.images.shape).toEqual([3, 3, 32, 32]);
+    // Same embedding, seed, steps and guidance as the cat's first variation; only the batch differs
+    // (3 points against 2 variations), which onnxruntime may round differently.
+    expect(maxAbsDiff(picture(walk.images.data, 0), catVariations)).toBeLessThan(1e-3);
+    expect(maxAbsDiff(picture(walk.images.data, 1), picture(walk.images.data, 0))).toBeGreaterThan(0.01);
+    expect(maxAbsDiff(picture(walk.images.data, 2), picture(walk.images.data, 1))).toBeGreaterThan(0.01);
+    expect(
+      await figure.getByRole('img', { name: /^Decoded point t = 0.50 between cat face and banana, seed 5$/ }).count(),
+    ).toBe(1);
+    expect(await figure.locator('.status-line').textContent()).toMatch(
+      /^\d+° between the two embeddings · 3 points, 3 steps in .* · WebAssembly$/,
+    );
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('DALL-E 2 chapter on WebGPU (SwiftShader here: two steps)', () => {
+  it('makes variations on WebGPU', { timeout: 300_000 }, async () => {
+    const { page, errors } = await openPage(browser, '/chapters/dall-e-2/?ep=webgpu');
+    const figure = page.locator('unclip-variations');
+    await figure.getByRole('combobox', { name: 'Variations' }).selectOption('2');
+    await figure.getByLabel('Steps', { exact: true }).fill('2');
+    await figure.getByRole('button', { name: 'Make variations' }).click();
+    expect(await settled(page, 'unclip-variations', 280_000)).toBe('done');
+    expect(await figure.locator('.model-status').getAttribute('data-provider')).toBe('webgpu');
+    expect(await figure.locator('.status-line').textContent()).toMatch(/2 variations, 2 steps in .* · WebGPU$/);
+    const r = await result(page, 'unclip-variations');
+    expect(r.images.data.every(Number.isFinite)).toBe(true);
+    expect(maxAbsDiff(picture(r.images.data, 0), picture(r.images.data, 1))).toBeGreaterThan(0.01);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+});
