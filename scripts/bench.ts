@@ -57,6 +57,24 @@ function bytesReport() {
   table(['what', 'bytes', 'gzip'], rows);
 }
 
+/** Each chapter's model download: the frontmatter's `models`, which its page fetches on first use. */
+function chapterBytesReport() {
+  const dir = 'src/content/chapters';
+  const rows = readdirSync(dir)
+    .filter((f) => f.endsWith('.mdx'))
+    .map((f) => {
+      const front = readFileSync(join(dir, f), 'utf8').split('---')[1] ?? '';
+      const order = Number(/^order:\s*(\d+)/m.exec(front)?.[1] ?? NaN);
+      const ids = [...(/^models:\s*\[(.*)\]/m.exec(front)?.[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1]);
+      const bytes = ids.reduce((n, id) => n + (manifest.models[id]?.bytes ?? 0), 0);
+      return { order, row: [f.replace('.mdx', ''), ids.join(', '), mb(bytes), bytes < 8e6 ? 'yes' : 'no'] };
+    })
+    .sort((a, b) => a.order - b.order)
+    .map((r) => r.row);
+  console.log('\nModel bytes per chapter (target: under 8 MB)\n');
+  table(['chapter', 'models', 'bytes', 'under 8 MB'], rows);
+}
+
 async function runFigure(page: Page, selector: string, button: string) {
   await page.locator(selector).getByRole('button', { name: button }).click();
   await page.waitForFunction(
@@ -121,6 +139,7 @@ async function benchTextToImage(
 
 async function main() {
   bytesReport();
+  chapterBytesReport();
   const server = await preview({
     root: process.cwd(),
     logLevel: 'error',

@@ -36,10 +36,41 @@ export interface DitFacts {
   judgeAgreement: Record<number, number>;
   /** The judge's accuracy on real training emoji: what a model that reproduced its data would score. */
   judgeOnTraining?: number;
+  /** How the DiT was trained: steps, batch, minutes and where. */
+  training?: TrainingFacts;
+  /** The class-conditional UNet trained on the same data and budget (training/recipes/class_unet.py). */
+  unetBaseline?: { parameters?: number; judgeAgreement: Record<number, number>; training?: TrainingFacts };
   inProgress: boolean;
 }
 
+export interface TrainingFacts {
+  steps: number;
+  batchSize?: number;
+  minutes?: number;
+  /** 'GPU' or 'CPU'. */
+  hardware: string;
+}
+
 type Loose = Record<string, any>;
+
+/** Judge agreement per guidance scale from a metrics block ({ guidance_2: { judge_agreement } }). */
+function agreement(metrics: Loose | undefined): Record<number, number> {
+  return Object.fromEntries(
+    Object.entries(metrics ?? {})
+      .filter(([key, value]) => key.startsWith('guidance_') && typeof value?.judge_agreement === 'number')
+      .map(([key, value]) => [Number(key.slice('guidance_'.length)), value.judge_agreement as number]),
+  );
+}
+
+function trainingFacts(t: Loose | undefined): TrainingFacts | undefined {
+  if (typeof t?.steps !== 'number') return undefined;
+  return {
+    steps: t.steps,
+    batchSize: t.batch_size,
+    minutes: typeof t.wall_time_s === 'number' ? t.wall_time_s / 60 : undefined,
+    hardware: t.device === 'cuda' ? 'GPU' : 'CPU',
+  };
+}
 
 export function ditFacts(manifest: Manifest = readManifest()): DitFacts {
   const entry = (manifest.models as Record<string, Loose>).dit;
@@ -54,12 +85,16 @@ export function ditFacts(manifest: Manifest = readManifest()): DitFacts {
     paperConfigs: Array.isArray(entry?.paper_configs) ? entry.paper_configs : [],
     recommendedGuidance: entry?.recommended_sampling?.guidance_scale,
     recommendedSteps: entry?.recommended_sampling?.steps,
-    judgeAgreement: Object.fromEntries(
-      Object.entries((entry?.metrics ?? {}) as Loose)
-        .filter(([key, value]) => key.startsWith('guidance_') && typeof value?.judge_agreement === 'number')
-        .map(([key, value]) => [Number(key.slice('guidance_'.length)), value.judge_agreement as number]),
-    ),
+    judgeAgreement: agreement(entry?.metrics),
     judgeOnTraining: entry?.metrics?.judge_on_training_images?.accuracy,
+    training: trainingFacts(entry?.training),
+    unetBaseline: entry?.metrics?.unet_baseline
+      ? {
+          parameters: entry.metrics.unet_baseline.parameters,
+          judgeAgreement: agreement(entry.metrics.unet_baseline),
+          training: trainingFacts(entry.metrics.unet_baseline.training),
+        }
+      : undefined,
     inProgress: Boolean(entry?.training?.in_progress),
   };
 }
