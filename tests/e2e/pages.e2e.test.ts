@@ -4,14 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, openPage, type Browser } from './browser';
 
 /** Every page the build produced, as a site path ("/", "/chapters/ddpm/", ...). */
-function builtPages(dir = 'dist'): string[] {
+function builtPages(dir = process.env.E2E_DIST ?? 'dist'): string[] {
   const pages: string[] = [];
   const walk = (d: string) => {
     for (const name of readdirSync(d)) {
       const path = join(d, name);
       if (statSync(path).isDirectory()) walk(path);
-      else if (name === 'index.html')
-        pages.push(`/${relative('dist', d).split(sep).join('/')}${d === 'dist' ? '' : '/'}`);
+      else if (name === 'index.html') pages.push(`/${relative(dir, d).split(sep).join('/')}${d === dir ? '' : '/'}`);
     }
   };
   walk(dir);
