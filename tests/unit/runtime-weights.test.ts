@@ -102,6 +102,7 @@ describe('fetchWeights', () => {
     const error = await fetchWeights(await source(), {
       fetchImpl: async () => chunked(bytes, 16_384, 3),
       cache: cache as unknown as Cache,
+      resumeDelayMs: 0,
     }).catch((e) => e);
     expect(error.kind).toBe('network');
     expect(error.retryable).toBe(true);
@@ -116,16 +117,91 @@ describe('fetchWeights', () => {
     expect(missing.retryable).toBe(false);
     const failing = await fetchWeights(await source(), {
       fetchImpl: async () => new Response('', { status: 503 }),
+      resumeDelayMs: 0,
     }).catch((e) => e);
     expect(failing.kind).toBe('network');
   });
 
   it('a file shorter than the manifest says is an incomplete download', async () => {
-    const error = await fetchWeights(await source(), { fetchImpl: async () => chunked(bytes.slice(0, 5000)) }).catch(
-      (e) => e,
-    );
+    const error = await fetchWeights(await source(), {
+      fetchImpl: async () => chunked(bytes.slice(0, 5000)),
+      resumeDelayMs: 0,
+    }).catch((e) => e);
     expect(error.kind).toBe('network');
     expect(error.message).toMatch(/5000 of 100000/);
+  });
+
+  it('resumes a dropped download from the last byte with a Range request, and caches only the whole file', async () => {
+    const cache = new MemoryCache();
+    const src = await source();
+    const ranges: (string | null)[] = [];
+    const progress: LoadProgress[] = [];
+    const buffer = await fetchWeights(src, {
+      cache: cache as unknown as Cache,
+      resumeDelayMs: 0,
+      onProgress: (p) => progress.push(p),
+      fetchImpl: async (_url, init) => {
+        const range = new Headers(init?.headers).get('range');
+        ranges.push(range);
+        if (!range) return chunked(bytes, 16_384, 3); // drops after 3 chunks
+        const start = Number(/bytes=(\d+)-/.exec(range)![1]);
+        const rest = chunked(bytes.slice(start));
+        return new Response(rest.body, {
+          status: 206,
+          headers: { 'content-range': `bytes ${start}-${bytes.length - 1}/${bytes.length}` },
+        });
+      },
+    });
+    expect(ranges).toEqual([null, `bytes=${3 * 16_384}-`]);
+    expect(new Uint8Array(buffer)).toEqual(bytes);
+    // Progress carries on from where the first request stopped.
+    expect(progress.every((p, i) => i === 0 || p.loaded > progress[i - 1].loaded)).toBe(true);
+    expect([...cache.entries.values()].map((b) => b.byteLength)).toEqual([bytes.length]);
+  });
+
+  it('starts again from zero when the server ignores the Range header', async () => {
+    let calls = 0;
+    const buffer = await fetchWeights(await source(), {
+      resumeDelayMs: 0,
+      fetchImpl: async () => (calls++ === 0 ? chunked(bytes, 16_384, 2) : chunked(bytes)),
+    });
+    expect(calls).toBe(2);
+    expect(new Uint8Array(buffer)).toEqual(bytes);
+  });
+
+  it('gives up after the allowed resumes with a retryable error', async () => {
+    let calls = 0;
+    const error = await fetchWeights(await source(), {
+      resumes: 2,
+      resumeDelayMs: 0,
+      fetchImpl: async () => {
+        calls++;
+        throw new TypeError('Failed to fetch');
+      },
+    }).catch((e) => e);
+    expect(calls).toBe(3);
+    expect(error.kind).toBe('network');
+    expect(error.retryable).toBe(true);
+  });
+
+  it('a missing or damaged file is not retried', async () => {
+    let calls = 0;
+    const missing = await fetchWeights(await source(), {
+      resumeDelayMs: 0,
+      fetchImpl: async () => (calls++, new Response('', { status: 404 })),
+    }).catch((e) => e);
+    expect([missing.kind, calls]).toEqual(['not-found', 1]);
+  });
+
+  it('Stop during the wait before a resume is reported as aborted', async () => {
+    const controller = new AbortController();
+    const pending = fetchWeights(await source(), {
+      signal: controller.signal,
+      resumeDelayMs: 60_000,
+      fetchImpl: async () => chunked(bytes, 16_384, 1),
+    }).catch((e) => e);
+    setTimeout(() => controller.abort(), 20);
+    expect((await pending).kind).toBe('aborted');
   });
 
   it('an aborted download is reported as aborted', async () => {

@@ -6,7 +6,7 @@ import { sha256Hex } from '../../src/lib/runtime/weights';
 
 const weights = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]);
 
-async function fakeDeps(options: { failFirstDownload?: boolean } = {}) {
+async function fakeDeps(options: { failedDownloads?: number } = {}) {
   const manifest = {
     version: 1,
     models: {
@@ -28,7 +28,7 @@ async function fakeDeps(options: { failFirstDownload?: boolean } = {}) {
     fetchImpl: async (url) => {
       if (String(url).endsWith('manifest.json')) return new Response(JSON.stringify(manifest));
       log.downloads++;
-      if (options.failFirstDownload && log.downloads === 1) return new Response('', { status: 503 });
+      if (log.downloads <= (options.failedDownloads ?? 0)) return new Response('', { status: 503 });
       return new Response(weights);
     },
     createSession: async (): Promise<EngineSession> => {
@@ -82,12 +82,19 @@ describe('Runtime', () => {
     expect(log.order).toEqual(['start x', 'end x', 'start y', 'end y', 'start z', 'end z']);
   });
 
-  it('a failed download is not remembered: the next attempt downloads again', async () => {
-    const { deps, log } = await fakeDeps({ failFirstDownload: true });
+  it('a dropped download is tried again within the load', async () => {
+    const { deps, log } = await fakeDeps({ failedDownloads: 1 });
+    await new Runtime('wasm', '/weights/', deps).loadModel('a');
+    expect(log.downloads).toBe(2);
+  });
+
+  // fetchWeights tries 4 times, 0.5 + 1 + 1.5 s apart, before it gives up.
+  it('a failed download is not remembered: the next attempt downloads again', { timeout: 20_000 }, async () => {
+    const { deps, log } = await fakeDeps({ failedDownloads: 4 });
     const runtime = new Runtime('wasm', '/weights/', deps);
     await expect(runtime.loadModel('a')).rejects.toMatchObject({ kind: 'network', retryable: true });
     await runtime.loadModel('a');
-    expect(log.downloads).toBe(2);
+    expect(log.downloads).toBe(5);
     expect(log.sessions).toBe(1);
   });
 

@@ -1,4 +1,4 @@
-/** Browser side of the forward-process figure: turn a URL or a reader's file into a tensor. */
+/** Browser side of the picture figures: turn a URL or a reader's file into a tensor, and say what was done to it. */
 import type { Tensor } from '../../lib/diffusion/index';
 import { centerCropRect, rgbaToTensor } from '../../lib/image/index';
 
@@ -7,8 +7,72 @@ export const MAX_UPLOAD_BYTES = 40 * 1024 * 1024;
 
 export class ImageLoadError extends Error {}
 
-/** Decode, centre-crop to a square and resample to size x size with the browser's smoothing. */
-export async function loadImageTensor(source: string | Blob, size: number): Promise<Tensor> {
+export interface LoadedImage {
+  /** [1, 3, size, size] in [-1, 1], transparent parts composited over white. */
+  tensor: Tensor;
+  /** What was done to fit the picture to the figure, as sentences for the reader; empty for a plain square. */
+  notes: string[];
+}
+
+/**
+ * The size to decode a width x height picture at: the same aspect ratio, shortest side at most
+ * four times the figure's, so an 8000 x 8000 photo never becomes a 256 MB bitmap and the canvas
+ * resamples from a few times the target size (which is what its smoothing handles well).
+ */
+export function decodeSize(width: number, height: number, size: number): { width: number; height: number } {
+  const limit = Math.max(256, 4 * size);
+  const scale = Math.min(1, limit / Math.min(width, height));
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}
+
+/** Sentences telling the reader how their width x height picture was fitted to size x size. */
+export function uploadNotes(width: number, height: number, size: number, transparent: boolean): string[] {
+  const notes: string[] = [];
+  if (width !== height) {
+    const side = Math.min(width, height);
+    const cut = width > height ? 'left and right edges' : 'top and bottom';
+    notes.push(
+      `Your picture is ${width} × ${height}, not square: the figure uses its centre ${side} × ${side} square (the ${cut} are cropped off), scaled to ${size} × ${size}.`,
+    );
+  } else if (width !== size) {
+    notes.push(`Your ${width} × ${height} picture is scaled to ${size} × ${size}.`);
+  }
+  if (transparent) notes.push('Its transparent parts are shown on white, the background the models were trained on.');
+  return notes;
+}
+
+/** Width and height as the browser will show the picture (EXIF orientation applied), without decoding its pixels. */
+async function naturalSize(blob: Blob): Promise<{ width: number; height: number }> {
+  const url = URL.createObjectURL(blob);
+  try {
+    const image = new Image();
+    image.src = url;
+    // The load event comes once the header is read; the pixels are decoded later, if ever.
+    await new Promise((resolve, reject) => {
+      image.onload = resolve;
+      image.onerror = reject;
+    });
+    return { width: image.naturalWidth, height: image.naturalHeight };
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+async function decode(blob: Blob, natural: { width: number; height: number }, size: number): Promise<ImageBitmap> {
+  const target = decodeSize(natural.width, natural.height, size);
+  // Pictures already small enough are decoded as they are, so the samples reach the models unresampled.
+  const resize =
+    target.width < natural.width
+      ? { resizeWidth: target.width, resizeHeight: target.height, resizeQuality: 'high' as const }
+      : {};
+  return createImageBitmap(blob, { imageOrientation: 'from-image', ...resize });
+}
+
+/**
+ * Decode, centre-crop to a square and resample to size x size with the browser's smoothing.
+ * `modelSize` is the size the notes name, when the figure shrinks the tensor further itself.
+ */
+export async function loadImage(source: string | Blob, size: number, modelSize = size): Promise<LoadedImage> {
   let blob: Blob;
   if (typeof source === 'string') {
     const response = await fetch(source);
@@ -25,9 +89,11 @@ export async function loadImageTensor(source: string | Blob, size: number): Prom
     }
     blob = source;
   }
+  let natural: { width: number; height: number };
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(blob, { imageOrientation: 'from-image' });
+    natural = await naturalSize(blob);
+    bitmap = await decode(blob, natural, size);
   } catch {
     throw new ImageLoadError('Your browser could not decode that file as a picture. Try a PNG, JPEG, GIF or WebP.');
   }
@@ -40,5 +106,24 @@ export async function loadImageTensor(source: string | Blob, size: number): Prom
   ctx.imageSmoothingQuality = 'high';
   ctx.drawImage(bitmap, sx, sy, side, side, 0, 0, size, size);
   bitmap.close();
-  return rgbaToTensor(ctx.getImageData(0, 0, size, size).data, size, size);
+  const rgba = ctx.getImageData(0, 0, size, size).data;
+  let transparent = false;
+  for (let i = 3; i < rgba.length && !transparent; i += 4) transparent = rgba[i] < 255;
+  return {
+    tensor: rgbaToTensor(rgba, size, size),
+    notes: uploadNotes(natural.width, natural.height, modelSize, transparent),
+  };
+}
+
+/** The tensor alone, for the site's own sample pictures. */
+export async function loadImageTensor(source: string | Blob, size: number): Promise<Tensor> {
+  return (await loadImage(source, size)).tensor;
+}
+
+/** Shows (or clears, with no notes) what was done to the reader's picture, under the figure's picker. */
+export function showUploadNotes(figure: HTMLElement, notes: readonly string[]) {
+  const line = figure.querySelector<HTMLElement>('.upload-note');
+  if (!line) return;
+  line.textContent = notes.join(' ');
+  line.hidden = notes.length === 0;
 }

@@ -39,6 +39,17 @@ const quoteList = (words: string[]) => words.map((w) => `“${w}”`).join(', ')
 /** What to tell the reader about a prompt, in words; empty when there is nothing to say. */
 export function encodingNotes(encoding: Encoding, contextLength: number): string[] {
   const notes: string[] = [];
+  if (!encoding.tokens.some((t) => t.kind === 'word' || t.kind === 'unknown')) {
+    notes.push(
+      'The prompt has no words, so it is the unconditional prompt: the image follows no text (guidance has nothing to push towards).',
+    );
+  }
+  if (encoding.ignored.length) {
+    const unique = [...new Set(encoding.ignored)];
+    notes.push(
+      `${quoteList(unique)} ${unique.length === 1 ? 'is' : 'are'} not made of the letters a–z and digits the tokenizer reads, so ${unique.length === 1 ? 'it is' : 'they are'} skipped; describe ${unique.length === 1 ? 'it' : 'them'} in words instead.`,
+    );
+  }
   if (encoding.unknown.length) {
     const unique = [...new Set(encoding.unknown)];
     notes.push(

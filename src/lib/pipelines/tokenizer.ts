@@ -29,6 +29,26 @@ export interface Encoding {
   unknown: string[];
   /** Words beyond the context length, dropped before encoding. */
   dropped: string[];
+  /**
+   * Stretches of the prompt that hold no [a-z0-9] word and so never become tokens: emoji, other
+   * scripts, non-ASCII symbols. Spaces and ASCII punctuation are not listed: they only separate words.
+   */
+  ignored: string[];
+}
+
+/** What normalizeWords skips, other than spaces and punctuation, as the reader typed it. */
+export function ignoredText(text: string): string[] {
+  return text
+    .normalize('NFC')
+    .split(/[\s\p{P}]+/u)
+    .flatMap((piece) =>
+      piece
+        .normalize('NFKD')
+        .replace(/[\u0300-\u036f]/g, '')
+        .split(/[a-z0-9]+/i),
+    )
+    .filter((rest) => /[^\x00-\x7f]/.test(rest))
+    .map((rest) => rest.normalize('NFC'));
 }
 
 /** NFKD, drop combining marks, lowercase, words = runs of [a-z0-9]: the rule in tokenizer.json. */
@@ -75,7 +95,13 @@ export class WordTokenizer {
     }
     tokens.push({ id: eos, text: 'EOS', kind: 'eos' });
     while (tokens.length < this.contextLength) tokens.push({ id: pad, text: 'PAD', kind: 'pad' });
-    return { ids: tokens.map((t) => t.id), tokens, unknown, dropped: all.slice(kept.length) };
+    return {
+      ids: tokens.map((t) => t.id),
+      tokens,
+      unknown,
+      dropped: all.slice(kept.length),
+      ignored: ignoredText(text),
+    };
   }
 
   decode(ids: readonly number[]): string {

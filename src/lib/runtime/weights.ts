@@ -1,6 +1,7 @@
 /**
  * Weight download: progress in bytes, sha256 check against the manifest, and Cache Storage keyed by
  * hash, so a file is fetched once per version and a damaged or half-finished download is never kept.
+ * A dropped connection is resumed where it stopped (HTTP Range) a few times before the reader is asked to retry.
  */
 import { RuntimeError, toRuntimeError } from './errors';
 
@@ -23,6 +24,10 @@ export interface FetchWeightsOptions {
   /** Cache Storage cache, or null to skip caching (Node, private modes that refuse storage). */
   cache?: Cache | null;
   fetchImpl?: typeof fetch;
+  /** How often a dropped download is resumed (a Range request from the last byte) before it fails. */
+  resumes?: number;
+  /** Wait before the first resume; each further one waits that much longer. */
+  resumeDelayMs?: number;
 }
 
 export const WEIGHT_CACHE_NAME = 'denoised-weights-v1';
@@ -50,7 +55,7 @@ export async function openWeightCache(): Promise<Cache | null> {
 }
 
 export async function fetchWeights(source: WeightSource, options: FetchWeightsOptions = {}): Promise<ArrayBuffer> {
-  const { onProgress, signal, cache = null, fetchImpl = fetch } = options;
+  const { onProgress, signal, cache = null, fetchImpl = fetch, resumes = 3, resumeDelayMs = 500 } = options;
   const key = cacheKey(source);
   if (cache) {
     const hit = await cache.match(key).catch(() => undefined);
@@ -64,34 +69,21 @@ export async function fetchWeights(source: WeightSource, options: FetchWeightsOp
     }
   }
 
-  let response: Response;
-  try {
-    response = await fetchImpl(source.url, { signal });
-  } catch (error) {
-    throw toNetworkError(error);
-  }
-  if (response.status === 404) throw new RuntimeError('not-found', `${source.url}: HTTP 404`);
-  if (!response.ok) throw new RuntimeError('network', `${source.url}: HTTP ${response.status}`);
-
   const total = source.bytes;
   const body = new Uint8Array(total);
   let loaded = 0;
-  try {
-    const reader = response.body!.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (loaded + value.byteLength > total) {
-        throw new RuntimeError('corrupt', `${source.url} is larger than the ${total} bytes in the manifest`);
-      }
-      body.set(value, loaded);
-      loaded += value.byteLength;
-      onProgress?.({ loaded, total, fromCache: false });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      loaded = await download(source, body, loaded, { onProgress, signal, fetchImpl });
+      if (loaded === total) break;
+      throw new RuntimeError('network', `${source.url}: got ${loaded} of ${total} bytes`);
+    } catch (error) {
+      const failure = toNetworkError(error);
+      // Only a dropped connection is worth another go; a missing or damaged file will not mend.
+      if (failure.kind !== 'network' || attempt >= resumes) throw failure;
+      await delay(resumeDelayMs * (attempt + 1), signal);
     }
-  } catch (error) {
-    throw toNetworkError(error);
   }
-  if (loaded !== total) throw new RuntimeError('network', `${source.url}: got ${loaded} of ${total} bytes`);
   const actual = await sha256Hex(body);
   if (actual !== source.sha256) {
     throw new RuntimeError(
@@ -106,6 +98,74 @@ export async function fetchWeights(source: WeightSource, options: FetchWeightsOp
       .catch(() => undefined);
   }
   return body.buffer;
+}
+
+/**
+ * One request: from byte `offset` on (a Range request) into `body`. Returns the bytes held after it,
+ * which may be fewer than the file's when the connection closes early. A server that ignores the
+ * range sends the whole file, and the download starts again from zero.
+ */
+async function download(
+  source: WeightSource,
+  body: Uint8Array,
+  offset: number,
+  { onProgress, signal, fetchImpl }: Pick<FetchWeightsOptions, 'onProgress' | 'signal'> & { fetchImpl: typeof fetch },
+): Promise<number> {
+  const total = body.byteLength;
+  let response: Response;
+  try {
+    response = await fetchImpl(source.url, offset ? { signal, headers: { Range: `bytes=${offset}-` } } : { signal });
+  } catch (error) {
+    throw toNetworkError(error);
+  }
+  if (response.status === 404) throw new RuntimeError('not-found', `${source.url}: HTTP 404`);
+  if (!response.ok) throw new RuntimeError('network', `${source.url}: HTTP ${response.status}`);
+  if (response.status === 206 && rangeStart(response) !== offset) {
+    // Not the bytes asked for: drop them, and the next request asks for the whole file.
+    await response.body?.cancel().catch(() => undefined);
+    return 0;
+  }
+  let loaded = response.status === 206 ? offset : 0;
+  try {
+    const reader = response.body!.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (loaded + value.byteLength > total) {
+        throw new RuntimeError('corrupt', `${source.url} is larger than the ${total} bytes in the manifest`);
+      }
+      body.set(value, loaded);
+      loaded += value.byteLength;
+      onProgress?.({ loaded, total, fromCache: false });
+    }
+  } catch (error) {
+    const failure = toNetworkError(error);
+    if (failure.kind !== 'network') throw failure;
+    // Keep what arrived: the next request resumes after it.
+    return loaded;
+  }
+  return loaded;
+}
+
+/** The first byte a 206 response holds, from `Content-Range: bytes 1000-1999/2000`. */
+function rangeStart(response: Response): number | null {
+  const match = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '');
+  return match ? Number(match[1]) : null;
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new RuntimeError('aborted'));
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new RuntimeError('aborted'));
+      },
+      { once: true },
+    );
+  });
 }
 
 function toNetworkError(error: unknown): RuntimeError {
