@@ -76,7 +76,7 @@ function chapterBytesReport() {
 }
 
 async function runFigure(page: Page, selector: string, button: string) {
-  await page.locator(selector).getByRole('button', { name: button }).click();
+  await page.locator(selector).getByRole('button', { name: button, exact: true }).click();
   await page.waitForFunction(
     (s) => ['done', 'error'].includes((document.querySelector(s) as HTMLElement).dataset.state!),
     selector,
@@ -135,6 +135,85 @@ async function benchTextToImage(
   ];
   await page.close();
   return rows;
+}
+
+/** Chapter ids in reading order, from the frontmatter. */
+function chapterIds(): string[] {
+  const dir = 'src/content/chapters';
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.mdx'))
+    .map((f) => ({
+      id: f.replace('.mdx', ''),
+      order: Number(/^order:\s*(\d+)/m.exec(readFileSync(join(dir, f), 'utf8'))?.[1]),
+    }))
+    .sort((a, b) => a.order - b.order)
+    .map((c) => c.id);
+}
+
+/**
+ * Time to first interactive figure: from navigation start until every figure element on the page
+ * (custom elements) is defined, i.e. its controls are wired, on a cold page load (no cache).
+ */
+async function benchInteractive(browser: Awaited<ReturnType<typeof launchChromium>>, base: string) {
+  const rows: (string | number)[][] = [];
+  for (const id of chapterIds()) {
+    const times: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${base}/chapters/${id}/?ep=wasm`, { waitUntil: 'commit' });
+      const ms = await page.evaluate(async () => {
+        await new Promise((r) =>
+          document.readyState === 'loading' ? addEventListener('DOMContentLoaded', r) : r(null),
+        );
+        const tags = [...new Set([...document.querySelectorAll('*')].map((e) => e.localName))].filter((t) =>
+          t.includes('-'),
+        );
+        await Promise.all(tags.map((t) => customElements.whenDefined(t)));
+        return performance.now();
+      });
+      times.push(ms);
+      await context.close();
+    }
+    rows.push([id, `${median(times).toFixed(0)} ms`, median(times) < 2000 ? 'yes' : 'no']);
+  }
+  console.log(`\nTime to first interactive figure per chapter (cold load from astro preview, median of ${RUNS})\n`);
+  table(['chapter', 'all figures wired', 'under 2 s'], rows);
+}
+
+/** Whole-figure run times on WASM (click to done, warm, median of RUNS) for the part-2 chapters' figures. */
+async function benchChapterFigures(browser: Awaited<ReturnType<typeof launchChromium>>, base: string) {
+  const figures: [chapter: string, selector: string, button: string, what: string][] = [
+    ['dit', 'dit-sampler', 'Sample', 'DiT, 25 steps with guidance + decode'],
+    ['glide', 'glide-cascade', 'Generate', 'base 16 px (25 steps, guidance) + upsampler (25 steps)'],
+    ['glide', 'glide-inpaint', 'Fill the mask', 'inpainting, 25 steps with guidance'],
+    ['dall-e-2', 'unclip-prior', 'Generate', 'prior (25) + decoder (25, 2 pictures) + decode'],
+    ['dall-e-2', 'unclip-variations', 'Make variations', '4 variations, 25 steps'],
+    ['imagen', 'imagen-thresholding', 'Sample all three', '3 thresholding modes at w = 15, 25 steps'],
+  ];
+  const rows: (string | number)[][] = [];
+  let page: Page | null = null;
+  let open = '';
+  for (const [chapter, selector, button, what] of figures) {
+    if (open !== chapter) {
+      await page?.close();
+      page = await browser.newPage();
+      await page.goto(`${base}/chapters/${chapter}/?ep=wasm`, { waitUntil: 'networkidle' });
+      open = chapter;
+    }
+    const first = await runFigure(page!, selector, button);
+    if (first.state !== 'done') throw new Error(`${selector}: ${first.status}`);
+    const times: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t0 = Date.now();
+      await runFigure(page!, selector, button);
+      times.push(Date.now() - t0);
+    }
+    rows.push([chapter, selector, what, `${(median(times) / 1000).toFixed(2)} s`]);
+  }
+  await page?.close();
+  console.log(`\nFigure runs on WebAssembly (click to finished, warm, median of ${RUNS})\n`);
+  table(['chapter', 'figure', 'what runs', 'time'], rows);
 }
 
 async function main() {
@@ -207,6 +286,8 @@ async function main() {
       await page.close();
       rows.push(...(await benchTextToImage(browser, base, provider)));
     }
+    await benchChapterFigures(browser, base);
+    await benchInteractive(browser, base);
     console.log(
       `\nModel timings in Chromium (median of ${RUNS} runs after a warm-up run; WebGPU is SwiftShader on the CPU here)\n`,
     );
