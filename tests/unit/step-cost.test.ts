@@ -83,7 +83,7 @@ describe('costRow', () => {
 
 describe('on the shipped UNets (onnxruntime-node)', () => {
   const manifest = JSON.parse(readFileSync('public/weights/manifest.json', 'utf8'));
-  for (const id of ['sd_unet', 'sd_unet_pixel_twin']) {
+  for (const id of ['sd_unet', 'sd_unet_pixel_twin', 'sd_unet_timing_twin']) {
     const entry = manifest.models[id];
     // The twin is built with the final mini SD weights; until then the manifest has no entry.
     it.skipIf(!entry || !existsSync(`public/weights/${entry?.file}`))(
