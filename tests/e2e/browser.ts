@@ -32,4 +32,21 @@ export async function openPage(
   return { page, errors };
 }
 
+/** Waits until a figure's run has ended (its data-state is done, error or stopped) and returns which. */
+export async function settled(page: Page, selector: string, timeout = 240_000): Promise<string> {
+  await page.waitForFunction(
+    (s) => ['done', 'error', 'stopped'].includes((document.querySelector(s) as HTMLElement).dataset.state!),
+    selector,
+    { timeout },
+  );
+  return (await page.locator(selector).getAttribute('data-state'))!;
+}
+
+/** A figure element's last `result`, as plain JSON (Float32Arrays turned into number[]). */
+export const figureResult = (page: Page, selector: string) =>
+  page.evaluate((s) => {
+    const r = (document.querySelector(s) as any).result;
+    return JSON.parse(JSON.stringify(r, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v)));
+  }, selector);
+
 export { launchChromium, type Browser };

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchChromium, openPage, type Browser } from './browser';
+import { launchChromium, openPage, settled, figureResult, type Browser } from './browser';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -16,23 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-/** Waits until a figure's run has ended and returns how (done, error or stopped). */
-async function settled(page: Page, tag: string, timeout = 200_000): Promise<string> {
-  await page.waitForFunction(
-    (t) => ['done', 'error', 'stopped'].includes((document.querySelector(t) as HTMLElement).dataset.state!),
-    tag,
-    { timeout },
-  );
-  return (await page.locator(tag).getAttribute('data-state'))!;
-}
-
-/** A figure's last result as plain arrays (Float32Arrays turned into number[]). */
-const result = (page: Page, tag: string) =>
-  page.evaluate((t) => {
-    const r = (document.querySelector(t) as any).result;
-    return JSON.parse(JSON.stringify(r, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v)));
-  }, tag);
 
 const maxAbsDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 /** Picture k of a batch [N, 3, 32, 32]. */
@@ -53,7 +36,7 @@ describe('DALL-E 2 chapter on WebAssembly', () => {
     await figure.getByLabel('Prompt', { exact: true }).fill('red heart');
     await figure.getByRole('button', { name: 'Place the prompt' }).click();
     expect(await settled(page, 'unclip-map')).toBe('done');
-    const first = await result(page, 'unclip-map');
+    const first = await figureResult(page, 'unclip-map');
     expect(first.nearest).toHaveLength(3);
     expect(
       await figure.getByRole('img', { name: /^Map of 156 held-out emoji .* the prompt “red heart” is at/ }).count(),
@@ -64,7 +47,7 @@ describe('DALL-E 2 chapter on WebAssembly', () => {
     await figure.getByLabel('Prompt', { exact: true }).fill('cat face');
     await figure.getByRole('button', { name: 'Place the prompt' }).click();
     expect(await settled(page, 'unclip-map')).toBe('done');
-    const second = await result(page, 'unclip-map');
+    const second = await figureResult(page, 'unclip-map');
     expect(second.prompt).toBe('cat face');
     expect(Math.hypot(second.xy[0] - first.xy[0], second.xy[1] - first.xy[1])).toBeGreaterThan(0.01);
     // An example prompt moves the point without pressing the button.
@@ -101,7 +84,7 @@ describe('DALL-E 2 chapter on WebAssembly', () => {
     const run = async () => {
       await figure.getByRole('button', { name: 'Generate' }).click();
       expect(await settled(page, 'unclip-prior')).toBe('done');
-      return result(page, 'unclip-prior');
+      return figureResult(page, 'unclip-prior');
     };
     const first = await run();
     expect(first.imageEmbeds.data).toHaveLength(64);
@@ -135,7 +118,7 @@ describe('DALL-E 2 chapter on WebAssembly', () => {
     const run = async () => {
       await figure.getByRole('button', { name: 'Make variations' }).click();
       expect(await settled(page, 'unclip-variations')).toBe('done');
-      return result(page, 'unclip-variations');
+      return figureResult(page, 'unclip-variations');
     };
     const first = await run();
     expect(first.seeds).toEqual([5, 6]);
@@ -163,7 +146,7 @@ describe('DALL-E 2 chapter on WebAssembly', () => {
     await figure.getByLabel('Seed', { exact: true }).fill('5');
     await figure.getByRole('button', { name: 'Interpolate' }).click();
     expect(await settled(page, 'unclip-interpolation')).toBe('done');
-    const walk = await result(page, 'unclip-interpolation');
+    const walk = await figureResult(page, 'unclip-interpolation');
     expect(walk.images.shape).toEqual([3, 3, 32, 32]);
     // Same embedding, seed, steps and guidance as the cat's first variation; only the batch differs
     // (3 points against 2 variations), which onnxruntime may round differently.
@@ -190,7 +173,7 @@ describe('DALL-E 2 chapter on WebGPU (SwiftShader here: two steps)', () => {
     expect(await settled(page, 'unclip-variations', 280_000)).toBe('done');
     expect(await figure.locator('.model-status').getAttribute('data-provider')).toBe('webgpu');
     expect(await figure.locator('.status-line').textContent()).toMatch(/2 variations, 2 steps in .* · WebGPU$/);
-    const r = await result(page, 'unclip-variations');
+    const r = await figureResult(page, 'unclip-variations');
     expect(r.images.data.every(Number.isFinite)).toBe(true);
     expect(maxAbsDiff(picture(r.images.data, 0), picture(r.images.data, 1))).toBeGreaterThan(0.01);
     expect(errors).toEqual([]);

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { launchChromium, openPage, type Browser } from './browser';
+import { launchChromium, openPage, settled, type Browser } from './browser';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -14,16 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-/** Waits until a figure's run has ended and returns how (done, error or stopped). */
-async function settled(page: Page, tag: string, timeout = 200_000): Promise<string> {
-  await page.waitForFunction(
-    (t) => ['done', 'error', 'stopped'].includes((document.querySelector(t) as HTMLElement).dataset.state!),
-    tag,
-    { timeout },
-  );
-  return (await page.locator(tag).getAttribute('data-state'))!;
-}
 
 /** The pixels of a canvas, to compare two drawings exactly. */
 const pixels = (canvas: Locator) => canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL());

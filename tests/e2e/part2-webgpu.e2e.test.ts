@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { launchChromium, openPage, type Browser } from './browser';
+import { launchChromium, openPage, settled, figureResult, type Browser } from './browser';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -15,22 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
-
-async function settled(page: Page, tag: string, timeout = 280_000): Promise<string> {
-  await page.waitForFunction(
-    (t) => ['done', 'error', 'stopped'].includes((document.querySelector(t) as HTMLElement).dataset.state!),
-    tag,
-    { timeout },
-  );
-  return (await page.locator(tag).getAttribute('data-state'))!;
-}
-
-/** A figure's last result as plain arrays (Float32Arrays turned into number[]). */
-const result = (page: Page, tag: string) =>
-  page.evaluate((t) => {
-    const r = (document.querySelector(t) as any).result;
-    return JSON.parse(JSON.stringify(r, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v)));
-  }, tag);
 
 const maxAbsDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
@@ -50,7 +34,7 @@ async function onBoth(
     await figure.getByRole('button', { name: button, exact: true }).click();
     expect(await settled(page, tag)).toBe('done');
     expect(await figure.locator('.model-status').getAttribute('data-provider')).toBe(provider);
-    out[provider] = await result(page, tag);
+    out[provider] = await figureResult(page, tag);
     if (provider === 'webgpu') status = (await figure.locator('.status-line').textContent()) ?? '';
     expect(errors).toEqual([]);
     await page.close();

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Locator, type Page } from 'playwright-core';
-import { baseUrl, launchChromium, openPage, type Browser } from './browser';
+import { baseUrl, launchChromium, openPage, settled, type Browser } from './browser';
 import { CHROMIUM_FLAGS, findChromium } from './chromium';
 
 const manifest = JSON.parse(readFileSync('public/weights/manifest.json', 'utf8'));
@@ -65,15 +65,6 @@ function png(width: number, height: number, channels: 1 | 4, pixel: (x: number, 
 /** RGBA bytes of a canvas. */
 function pixels(canvas: Locator): Promise<number[]> {
   return canvas.evaluate((c: HTMLCanvasElement) => [...c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data]);
-}
-
-async function settled(page: Page, selector: string) {
-  await page.waitForFunction(
-    (s) => ['done', 'error', 'stopped'].includes((document.querySelector(s) as HTMLElement).dataset.state!),
-    selector,
-    { timeout: 240_000 },
-  );
-  return page.locator(selector).getAttribute('data-state');
 }
 
 describe("a reader's own picture (forward-process figure)", () => {
