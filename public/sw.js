@@ -23,6 +23,12 @@ self.addEventListener('fetch', (event) => {
       .catch(async () => {
         const cached = await caches.match(request, { ignoreVary: true });
         if (cached) return cached;
+        // A page's query string only carries figure settings (and ?ep=), which the page applies itself,
+        // so a link with other settings than the visit that cached it is still the same page.
+        if (request.mode === 'navigate') {
+          const page = await caches.match(request, { ignoreVary: true, ignoreSearch: true });
+          if (page) return page;
+        }
         throw new TypeError(`offline and not cached: ${url.pathname}`);
       }),
   );
