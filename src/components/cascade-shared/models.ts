@@ -42,6 +42,15 @@ export function promptStates(models: CascadeModels, text: string, signal?: Abort
   return states;
 }
 
+/** A prompt's states and the empty prompt's (guidance's unconditional half), both from the cache. */
+export function promptAndEmptyStates(
+  models: CascadeModels,
+  text: string,
+  signal?: AbortSignal,
+): Promise<[PromptStates, PromptStates]> {
+  return Promise.all([promptStates(models, text, signal), promptStates(models, '', signal)]);
+}
+
 interface RecommendedSampling {
   steps?: number;
   guidance_scale?: number;
