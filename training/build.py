@@ -470,7 +470,7 @@ def unclip_prior_spec(model) -> ExportSpec:
 
 
 def unclip_decoder_spec(model) -> ExportSpec:
-    """unCLIP decoder graph: sample, timestep (float32 [B]), image_embeds [B, 64] -> out_sample (fp16 weights)."""
+    """unCLIP decoder graph: sample, timestep (float32 [B]), image_embeds [B, 64] -> out_sample (int8 weight matrices)."""
     c, e = model.cfg.unet, model.cfg.embed_dim
     s = c.sample_size
     return ExportSpec(
@@ -479,7 +479,9 @@ def unclip_decoder_spec(model) -> ExportSpec:
          IOSpec("image_embeds", ["batch", e], "float32")],
         [IOSpec("out_sample", ["batch", c.in_channels, s, s], "float32")],
         lambda b, g: (torch.randn(b, c.in_channels, s, s, generator=g), torch.rand(b, generator=g) * 999, torch.randn(b, e, generator=g)),
-        fp16_weights=True,
+        # int8: 4.96 -> about 2.5 MB, which brings the DALL-E 2 chapter (five models) under its 8 MB budget;
+        # the evaluation below scores the stored file, so any cost in quality shows in the manifest.
+        int8_weights=True,
     )
 
 
@@ -494,7 +496,7 @@ UNCLIP_EMBEDDING_NORMALISATION = {
 
 
 def build_unclip_decoder() -> dict:
-    """Export the unCLIP decoder (fp16 weights); image-variation CLIP similarity on held-out and training emoji."""
+    """Export the unCLIP decoder (int8 weight matrices); image-variation CLIP similarity on held-out and training emoji."""
     from .recipes import unclip_decoder as r
 
     model = load_trained(r)

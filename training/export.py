@@ -43,6 +43,9 @@ class ExportSpec:
     make_inputs: object  # callable(batch: int, generator) -> tuple[torch.Tensor, ...]
     extra: dict = field(default_factory=dict)
     fp16_weights: bool = False  # store large weights as float16 (half the bytes); compute stays float32
+    # Store weight matrices as int8 with a float32 scale per row (a quarter of the bytes); what is left
+    # (biases, norms) as float16. Compute stays float32. For a file that would push a chapter over its budget.
+    int8_weights: bool = False
 
 
 def cpu_session(path: Path, threads: int = 1) -> ort.InferenceSession:
@@ -117,7 +120,7 @@ def round_weights_fp16(module: nn.Module, min_elements: int = 256) -> nn.Module:
     return module
 
 
-def store_weights_fp16(model: onnx.ModelProto, min_elements: int = 256) -> onnx.ModelProto:
+def store_weights_fp16(model: onnx.ModelProto, min_elements: int = 256, keep_float32: frozenset[str] = frozenset()) -> onnx.ModelProto:
     """Store every float32 initializer of at least `min_elements` values as float16 behind a Cast.
 
     The arithmetic stays float32 on every execution provider: onnxruntime folds Cast(initializer)
@@ -126,7 +129,7 @@ def store_weights_fp16(model: onnx.ModelProto, min_elements: int = 256) -> onnx.
     graph = model.graph
     casts, kept = [], []
     for t in graph.initializer:
-        if t.data_type != onnx.TensorProto.FLOAT or int(np.prod(t.dims)) < min_elements:
+        if t.data_type != onnx.TensorProto.FLOAT or int(np.prod(t.dims)) < min_elements or t.name in keep_float32:
             kept.append(t)
             continue
         half = onnx.numpy_helper.from_array(onnx.numpy_helper.to_array(t).astype(np.float16), t.name + "_fp16")
@@ -138,6 +141,40 @@ def store_weights_fp16(model: onnx.ModelProto, min_elements: int = 256) -> onnx.
     del graph.node[:]
     graph.node.extend(nodes)
     return model
+
+
+def quantize_rows_int8(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 with one scale per slice of axis 0 (a conv's output channel, a MatMul's input row):
+    w ~ q * scale, q in [-127, 127], scale shaped [rows, 1, ...] so the product broadcasts back."""
+    rows = w.reshape(w.shape[0], -1)
+    scale = np.abs(rows).max(axis=1) / 127.0
+    scale[scale == 0] = 1.0  # an all-zero row stays zero whatever its scale
+    q = np.clip(np.rint(rows / scale[:, None]), -127, 127).astype(np.int8)
+    return q.reshape(w.shape), scale.astype(np.float32).reshape((w.shape[0],) + (1,) * (w.ndim - 1))
+
+
+def store_weights_int8(model: onnx.ModelProto, min_elements: int = 1024) -> tuple[onnx.ModelProto, frozenset[str]]:
+    """Store every float32 initializer of rank >= 2 and at least `min_elements` values as int8 rows times a
+    float32 scale: Mul(Cast(q), scale). Cast and Mul of initializers only, so onnxruntime folds them into
+    float32 constants when it creates the session on every execution provider; only the download shrinks.
+    Returns the model and the names of the scale tensors (kept float32)."""
+    graph = model.graph
+    nodes, kept, scales = [], [], set()
+    for t in graph.initializer:
+        if t.data_type != onnx.TensorProto.FLOAT or len(t.dims) < 2 or int(np.prod(t.dims)) < min_elements:
+            kept.append(t)
+            continue
+        q, scale = quantize_rows_int8(onnx.numpy_helper.to_array(t))
+        kept += [onnx.numpy_helper.from_array(q, t.name + "_int8"), onnx.numpy_helper.from_array(scale, t.name + "_scale")]
+        scales.add(t.name + "_scale")
+        nodes.append(onnx.helper.make_node("Cast", [t.name + "_int8"], [t.name + "_dq"], to=onnx.TensorProto.FLOAT, name=t.name + "_cast"))
+        nodes.append(onnx.helper.make_node("Mul", [t.name + "_dq", t.name + "_scale"], [t.name], name=t.name + "_dequant"))
+    del graph.initializer[:]
+    graph.initializer.extend(kept)
+    all_nodes = nodes + list(graph.node)
+    del graph.node[:]
+    graph.node.extend(all_nodes)
+    return model, frozenset(scales)
 
 
 def weights_as_constants(model: onnx.ModelProto, value: float = 0.02) -> onnx.ModelProto:
@@ -196,6 +233,13 @@ def op_report(model: onnx.ModelProto) -> dict:
     }
 
 
+def _storage_note(spec: ExportSpec) -> str:
+    if spec.int8_weights:
+        return ("int8 weight matrices with a float32 scale per row (Mul(Cast(q), scale)), the rest float16; folded to float32 "
+                "at load, float32 arithmetic. onnxruntime_max_abs_diff compares the float32 graph before storage with PyTorch")
+    return "float16 (Cast to float32 at load; float32 arithmetic)" if spec.fp16_weights else "float32"
+
+
 def export(spec: ExportSpec, path: Path, seed: int = 0) -> dict:
     """Export to ONNX (dynamic batch), check with onnx.checker, compare onnxruntime vs PyTorch on random inputs."""
     module = spec.module.eval()
@@ -211,28 +255,38 @@ def export(spec: ExportSpec, path: Path, seed: int = 0) -> dict:
             dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False,
         )
     model = fold_constants_and_identities(onnx.load(str(path)))
-    if spec.fp16_weights:
+    float_graph = None
+    if spec.int8_weights:
+        # Per-row scales follow the ONNX layout (a Linear's weight is stored transposed), which the torch
+        # module cannot mirror; so the export's own error is measured on the float32 graph before storage.
+        float_graph = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        model, scales = store_weights_int8(model)
+        model = store_weights_fp16(model, keep_float32=scales)
+    elif spec.fp16_weights:
         model = store_weights_fp16(model)
     onnx.save(model, str(path))
     onnx.checker.check_model(model, full_check=True)
     report = op_report(model)
     # Equivalence on a batch size other than the export one, which also proves the batch axis is dynamic.
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    # With float16 storage the file is compared with the module whose weights went through the same
-    # rounding (the export's own error), and the rounding's effect is reported on its own.
+    # The export's own error: with float16 storage, the file against the module whose weights went through
+    # the same rounding; with int8, the float32 graph before storage against the module. The storage's
+    # effect (the file against the unrounded module) is reported on its own.
     rounded = round_weights_fp16(copy.deepcopy(module)) if spec.fp16_weights else module
-    max_diff, fp16_effect = 0.0, 0.0
+    max_diff, storage_effect = 0.0, 0.0
     for batch in (1, 5):
         inputs = spec.make_inputs(batch, g)
         with torch.no_grad():
             ref, exact = rounded(*inputs), module(*inputs)
-        ref = ref if isinstance(ref, tuple) else (ref,)
-        exact = exact if isinstance(exact, tuple) else (exact,)
-        got = sess.run(names_out, {n: t.numpy() for n, t in zip(names_in, inputs)})
-        for r, e, o in zip(ref, exact, got):
+        ref = [r.numpy() for r in (ref if isinstance(ref, tuple) else (ref,))]
+        exact = [e.numpy() for e in (exact if isinstance(exact, tuple) else (exact,))]
+        feeds = {n: t.numpy() for n, t in zip(names_in, inputs)}
+        got = sess.run(names_out, feeds)
+        exported = got if float_graph is None else float_graph.run(names_out, feeds)
+        for r, x, e, o in zip(ref, exported, exact, got):
             assert r.shape == o.shape, (r.shape, o.shape)
-            max_diff = max(max_diff, float(np.abs(r.numpy() - o).max()))
-            fp16_effect = max(fp16_effect, float(np.abs(e.numpy() - o).max()))
+            max_diff = max(max_diff, float(np.abs(r - x).max()))
+            storage_effect = max(storage_effect, float(np.abs(e - o).max()))
     return {
         "file": path.name,
         "bytes": path.stat().st_size,
@@ -246,8 +300,8 @@ def export(spec: ExportSpec, path: Path, seed: int = 0) -> dict:
             "onnxruntime_max_abs_diff": max_diff,
             "onnxruntime_version": ort.__version__,
             "check_inputs": "random (seeded) inputs at batch 1 and 5, CPUExecutionProvider",
-            "weights_storage": "float16 (Cast to float32 at load; float32 arithmetic)" if spec.fp16_weights else "float32",
-            **({"max_abs_diff_vs_float32_weights": fp16_effect} if spec.fp16_weights else {}),
+            "weights_storage": _storage_note(spec),
+            **({"max_abs_diff_vs_float32_weights": storage_effect} if spec.fp16_weights or spec.int8_weights else {}),
             **{k: v for k, v in report.items() if k != "opset"},
         },
         **spec.extra,
