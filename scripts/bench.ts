@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: what a reader downloads and how fast the models run, measured in Debian's
- * Chromium on this machine. Prints one table of bytes and one of timings (WASM and WebGPU).
+ * Chromium on this machine. Prints tables of bytes and of timings (WASM and WebGPU), including one
+ * call of every shipped model on both providers.
  *
  * Run with `vite-node scripts/bench.ts` (npm run bench builds first). Options via environment:
  * BENCH_RUNS (timed runs per measurement, default 3), BENCH_WEBGPU_STEPS (default 5: SwiftShader's
@@ -216,6 +217,54 @@ async function benchChapterFigures(browser: Awaited<ReturnType<typeof launchChro
   table(['chapter', 'figure', 'what runs', 'time'], rows);
 }
 
+/**
+ * Every shipped model through the models page's timing figure: one call at the batch it runs with
+ * (2 under guidance), and a whole sample as steps times that call, on the given provider.
+ */
+async function benchEveryModel(
+  browser: Awaited<ReturnType<typeof launchChromium>>,
+  base: string,
+  provider: 'wasm' | 'webgpu',
+) {
+  const page = await browser.newPage();
+  await page.goto(`${base}/models/?ep=${provider}`, { waitUntil: 'networkidle' });
+  const figure = page.locator('model-timings');
+  await figure.getByLabel('Timed runs per model').selectOption(String(Math.max(3, Math.min(5, RUNS))));
+  await figure.getByRole('button', { name: 'Time every model' }).click();
+  await page.waitForFunction(
+    () => ['done', 'error'].includes(document.querySelector('model-timings')!.getAttribute('data-state')!),
+    null,
+    {
+      timeout: 1_200_000,
+    },
+  );
+  const { state, status, result } = await figure.evaluate((el: any) => ({
+    state: el.dataset.state,
+    status: el.querySelector('.status-line').textContent,
+    result: el.result,
+  }));
+  await page.close();
+  if (state !== 'done') throw new Error(`model timings on ${provider}: ${status}`);
+  const ms = (x: number) => (x >= 1000 ? `${(x / 1000).toFixed(2)} s` : `${x.toFixed(1)} ms`);
+  return (
+    result.rows as {
+      id: string;
+      batch: number;
+      steps: number | null;
+      firstMs: number;
+      medianMs: number;
+      sampleMs: number | null;
+    }[]
+  ).map((r) => [
+    r.id,
+    provider,
+    `batch ${r.batch}`,
+    ms(r.firstMs),
+    ms(r.medianMs),
+    r.sampleMs === null ? '' : `${r.steps} steps: ${ms(r.sampleMs)}`,
+  ]);
+}
+
 async function main() {
   bytesReport();
   chapterBytesReport();
@@ -286,12 +335,20 @@ async function main() {
       await page.close();
       rows.push(...(await benchTextToImage(browser, base, provider)));
     }
+    const everyModel = [
+      ...(await benchEveryModel(browser, base, 'wasm')),
+      ...(await benchEveryModel(browser, base, 'webgpu')),
+    ];
     await benchChapterFigures(browser, base);
     await benchInteractive(browser, base);
     console.log(
       `\nModel timings in Chromium (median of ${RUNS} runs after a warm-up run; WebGPU is SwiftShader on the CPU here)\n`,
     );
     table(['model', 'provider', 'per step / call', 'full sample', 'weights', 'FLOPs per call', 'GFLOP/s'], rows);
+    console.log(
+      '\nEvery model, one call on seeded inputs of its shapes (models page figure; a whole sample = steps x median call, that model alone)\n',
+    );
+    table(['model', 'provider', 'call', 'first call', 'per call (median)', 'whole sample'], everyModel);
   } finally {
     await browser.close();
     await server.stop();

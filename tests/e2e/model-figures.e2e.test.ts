@@ -1,7 +1,8 @@
 /** The model-backed figures of the chapters, operated by their labels (on WebAssembly, the fast path here). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { launchChromium, openPage, type Browser } from './browser';
+import { readFileSync } from 'node:fs';
+import { figureResult, launchChromium, openPage, type Browser } from './browser';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -124,5 +125,32 @@ describe('Latent diffusion chapter', () => {
     const [first, middle, last] = await Promise.all([pixels(row.nth(0)), pixels(row.nth(3)), pixels(row.nth(6))]);
     expect(differs(first, last)).toBe(true);
     expect(differs(middle, first) && differs(middle, last)).toBe(true);
+  });
+});
+
+describe('Models page', () => {
+  it('times one call of every shipped model on WebAssembly and prices the samplers', async () => {
+    const { page, errors } = await openPage(browser, '/models/?ep=wasm');
+    const figure = page.locator('model-timings');
+    await figure.getByLabel('Timed runs per model').selectOption('3');
+    await figure.getByRole('button', { name: 'Time every model' }).click();
+    expect(await waitDone(page, 'model-timings')).toBe('done');
+    const result = await figureResult(page, 'model-timings');
+    const ids = Object.keys(JSON.parse(readFileSync('public/weights/manifest.json', 'utf8')).models);
+    expect(result.provider).toBe('wasm');
+    expect(result.rows.map((r: { id: string }) => r.id)).toEqual(ids);
+    for (const row of result.rows) {
+      expect(row.runsMs, row.id).toHaveLength(3);
+      expect(row.medianMs, row.id).toBeGreaterThan(0);
+      if (row.steps !== null) expect(row.sampleMs).toBeCloseTo(row.steps * row.medianMs, 6);
+    }
+    // The table shows what was measured, not the placeholder.
+    expect(await figure.locator('[data-cell="sd_unet-ms"]').textContent()).toMatch(/^\d+(\.\d+)? (ms|s)$/);
+    expect(await figure.locator('[data-cell="sd_unet-sample"]').textContent()).toMatch(/^\d+(\.\d+)? (ms|s)$/);
+    expect(await figure.locator('.summary').textContent()).toMatch(
+      new RegExp(`Timed ${ids.length} models, 3 calls each`),
+    );
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });

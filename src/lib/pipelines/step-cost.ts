@@ -70,13 +70,16 @@ export function medianOf(values: readonly number[]): number {
  * (a, b, a, b, ...) so that a burst of background load hits both models rather than one.
  */
 export async function measureStepCost(
-  models: Record<string, { runner: ModelRunner; inputs: readonly TensorSpec[] }>,
+  /** `batch` per model overrides the option's (e.g. 1 for a model that runs without guidance). */
+  models: Record<string, { runner: ModelRunner; inputs: readonly TensorSpec[]; batch?: number }>,
   options: StepCostOptions = {},
 ): Promise<Record<string, StepTiming>> {
   const { runs = 5, warmups = 1, batch = 2, seed = 0, now = () => performance.now(), onRun, signal } = options;
   const names = Object.keys(models);
   const generator = createGenerator(seed);
-  const feeds = Object.fromEntries(names.map((n) => [n, unetStepFeeds(models[n].inputs, batch, generator)]));
+  const feeds = Object.fromEntries(
+    names.map((n) => [n, unetStepFeeds(models[n].inputs, models[n].batch ?? batch, generator)]),
+  );
   const timed: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   const warm: Record<string, number> = {};
   const total = warmups + runs;
