@@ -134,6 +134,9 @@ describe('axe-core finds no violations in a figure after it has run', () => {
     it(`${id}: ${tag}`, { timeout: 240_000 }, async () => {
       const { page, errors } = await openPage(browser, `/chapters/${id}/?ep=wasm`);
       const figure = page.locator(tag);
+      const imageNames = () =>
+        figure.locator('[role="img"]').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+      const namesBefore = await imageNames();
       for (const [label, value] of fill) await figure.getByLabel(label, { exact: true }).fill(value);
       for (const name of click) await figure.getByRole('button', { name, exact: true }).click();
       await page.waitForFunction(
@@ -142,6 +145,13 @@ describe('axe-core finds no violations in a figure after it has run', () => {
         { timeout: 200_000 },
       );
       expect(await figure.getAttribute('data-state')).toBe('done');
+      // Text alternatives describe the result: every picture and chart is named, none still says it is
+      // waiting, and the names changed with the run (a fixed "image" would pass axe and say nothing).
+      const namesAfter = await imageNames();
+      expect(namesAfter.length).toBeGreaterThan(0);
+      for (const name of namesAfter) expect(name).toMatch(/\S/);
+      expect(namesAfter.filter((n) => /\b(yet|not measured|no sample)\b/i.test(n))).toEqual([]);
+      expect(namesAfter.some((n, i) => n !== namesBefore[i])).toBe(true);
       const violations = await axeViolations(page, tag);
       expect(errors).toEqual([]);
       await page.close();
