@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   boxDownsample,
   holeArea,
+  holeFromText,
+  holeTextPattern,
+  holeToText,
   keepMask,
   maxAbsDiffWhere,
   moveCursor,
@@ -61,5 +64,34 @@ describe('box filter and masked differences', () => {
     const b = { data: new Float32Array([0.5, 0, -0.25, 3, 0, 0]), shape: [1, 3, 1, 2] };
     expect(maxAbsDiffWhere(a, b, [1, 0])).toBe(0.5);
     expect(maxAbsDiffWhere(a, b, [0, 1])).toBe(3);
+  });
+
+  it('writes a hole for a link as a preset name, or as hex rows that read back to the same hole', () => {
+    expect(holeToText(presetHole('centre', 16))).toBe('centre');
+    expect(holeToText(presetHole('none', 16))).toBe('none');
+    expect(holeFromText('left', 16)).toEqual(presetHole('left', 16));
+    // The top half with the top-left pixel unmasked: 64 hex digits, 4 per row, leftmost pixel highest.
+    const edited = paintHole(presetHole('top', 16), 0, 0, 0, 0);
+    const text = holeToText(edited);
+    expect(text).toBe('7fff' + 'ffff'.repeat(7) + '0000'.repeat(8));
+    expect(holeTextPattern(16).test(text)).toBe(true);
+    expect(holeFromText(text, 16)).toEqual(edited);
+    // Sides that are no multiple of 4 pad each row with zero bits.
+    const odd = paintHole(presetHole('none', 5), 4, 1, 0, 1);
+    expect(holeToText(odd)).toBe('00' + '08' + '00' + '00' + '00');
+    expect(holeFromText(holeToText(odd), 5)).toEqual(odd);
+  });
+
+  it('round-trips random holes, and refuses text that is not a hole of that size', () => {
+    let state = 12345;
+    const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) >> 16) & 1;
+    for (let n = 0; n < 20; n++) {
+      const hole = presetHole('none', 16);
+      hole.data.forEach((_, i) => (hole.data[i] = random()));
+      expect(holeFromText(holeToText(hole), 16)).toEqual(hole);
+    }
+    for (const bad of ['', 'middle', 'f'.repeat(63), 'f'.repeat(65), 'F'.repeat(64), 'g'.repeat(64)]) {
+      expect(holeFromText(bad, 16)).toBeNull();
+    }
   });
 });

@@ -48,4 +48,33 @@ describe('figure settings read from a link', () => {
     expect(restoreValue(box, '1').value).toBe('1');
     expect(restoreValue(box, 'yes').value).toBeNull();
   });
+
+  it("clamps a step scrubber's link value to the steps this run recorded", () => {
+    // A run of 6 steps leaves the scrubber at min 0, max 5; the link was made after a run of 50.
+    const step: ControlSpec = { name: 'step', kind: 'number', min: 0, max: 5, step: 1 };
+    expect(restoreValue(step, '3')).toEqual({ value: '3' });
+    const late = restoreValue(step, '40');
+    expect(late.value).toBe('5');
+    expect(late.notice).toMatch(/“step” 40 is outside .* used 5/);
+    expect(restoreValue(step, '-1').value).toBe('0');
+  });
+
+  it("reads a group of checkboxes as a set, in the figure's order, leaving out what it does not offer", () => {
+    const spec: ControlSpec = { name: 'schedule', kind: 'set', options: ['linear', 'scaled_linear', 'cosine'] };
+    expect(restoreValue(spec, 'cosine,linear')).toEqual({ value: 'linear,cosine' });
+    expect(restoreValue(spec, '')).toEqual({ value: '' });
+    const odd = restoreValue(spec, 'linear,sigmoid');
+    expect(odd.value).toBe('linear');
+    expect(odd.notice).toMatch(/“schedule” names “sigmoid”, which this figure does not offer/);
+  });
+
+  it('drops text that is not in the form a figure decodes, rather than guessing', () => {
+    const mask: ControlSpec = { name: 'mask', kind: 'text', pattern: /^(?:left|[0-9a-f]{4})$/ };
+    expect(restoreValue(mask, 'left')).toEqual({ value: 'left' });
+    expect(restoreValue(mask, '0ff0')).toEqual({ value: '0ff0' });
+    expect(restoreValue(mask, '0ff')).toEqual({
+      value: null,
+      notice: "The link's “mask” is not in a form this figure reads; kept the default.",
+    });
+  });
 });

@@ -48,6 +48,46 @@ export function presetHole(preset: MaskPreset, size: number): HoleMask {
   return hole;
 }
 
+/**
+ * A hole as text for a link: the preset's name when it is one, else its rows in hex, each row
+ * ceil(size / 4) digits with the leftmost pixel in the highest bit (64 digits for 16 x 16: "ff00" is a
+ * row whose left half is masked). Short enough for a URL, and readable row by row.
+ */
+export function holeToText(hole: HoleMask): string {
+  const preset = MASK_PRESETS.find((p) => presetHole(p, hole.size).data.every((v, i) => v === hole.data[i]));
+  if (preset) return preset;
+  const digits = Math.ceil(hole.size / 4);
+  const bit = (x: number, y: number) => (x < hole.size ? hole.data[y * hole.size + x] : 0);
+  let text = '';
+  for (let y = 0; y < hole.size; y++) {
+    for (let d = 0; d < digits; d++) {
+      const x = 4 * d;
+      text += ((bit(x, y) << 3) | (bit(x + 1, y) << 2) | (bit(x + 2, y) << 1) | bit(x + 3, y)).toString(16);
+    }
+  }
+  return text;
+}
+
+/** What `holeFromText` accepts for a size x size hole: a preset's name, or exactly the hex digits of its rows. */
+export function holeTextPattern(size: number): RegExp {
+  return new RegExp(`^(?:${MASK_PRESETS.join('|')}|[0-9a-f]{${size * Math.ceil(size / 4)}})$`);
+}
+
+/** The hole a link's text describes (see holeToText), or null when the text is not one. */
+export function holeFromText(text: string, size: number): HoleMask | null {
+  if (!holeTextPattern(size).test(text)) return null;
+  if ((MASK_PRESETS as readonly string[]).includes(text)) return presetHole(text as MaskPreset, size);
+  const digits = Math.ceil(size / 4);
+  const hole = emptyHole(size);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const nibble = parseInt(text[y * digits + (x >> 2)], 16);
+      hole.data[y * size + x] = (nibble >> (3 - (x & 3))) & 1;
+    }
+  }
+  return hole;
+}
+
 /** Sets every pixel within `radius` (Euclidean, pixel centres) of (x, y) to `value`; a new mask. */
 export function paintHole(hole: HoleMask, x: number, y: number, radius: number, value: 0 | 1): HoleMask {
   const data = hole.data.slice();

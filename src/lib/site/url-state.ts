@@ -7,14 +7,20 @@
 /** What the page knows about one control. */
 export interface ControlSpec {
   name: string;
-  kind: 'number' | 'text' | 'choice' | 'checkbox';
+  /** `set` is a group of checkboxes: any of `options`, written comma-separated in the link. */
+  kind: 'number' | 'text' | 'choice' | 'checkbox' | 'set';
   min?: number;
   max?: number;
   step?: number;
-  /** For `choice` (a menu or a radio group): the values it offers. */
+  /** For `choice` (a menu or a radio group) and `set`: the values it offers. */
   options?: string[];
   /** For `text`: the longest value kept. */
   maxLength?: number;
+  /**
+   * For `text` that a figure decodes itself (a painted mask): the whole value must match, else it is
+   * dropped with a notice rather than handed to a decoder that would have to guess.
+   */
+  pattern?: RegExp;
 }
 
 export interface Restored {
@@ -63,11 +69,23 @@ export function restoreValue(spec: ControlSpec, raw: string): Restored {
       notice: `The link's ${label} “${raw.slice(0, 40)}” is not one of the choices; kept the default.`,
     };
   }
+  if (spec.kind === 'set') {
+    const options = spec.options ?? [];
+    const asked = raw.split(',').filter((v) => v !== '');
+    const unknown = asked.filter((v) => !options.includes(v));
+    // In the figure's own order, so that one choice has one spelling in a link.
+    const value = options.filter((v) => asked.includes(v)).join(',');
+    if (unknown.length === 0) return { value };
+    const names = unknown.map((v) => `“${v.slice(0, 40)}”`).join(', ');
+    return { value, notice: `The link's ${label} names ${names}, which this figure does not offer; left out.` };
+  }
   if (spec.kind === 'checkbox') {
     if (raw === '1' || raw === '0') return { value: raw };
     return { value: null, notice: `The link's ${label} should be 0 or 1; kept the default.` };
   }
   const max = spec.maxLength ?? 500;
+  if (spec.pattern && !spec.pattern.test(raw))
+    return { value: null, notice: `The link's ${label} is not in a form this figure reads; kept the default.` };
   if (raw.length > max)
     return { value: raw.slice(0, max), notice: `The link's ${label} was cut to ${max} characters.` };
   return { value: raw };
