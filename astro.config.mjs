@@ -4,6 +4,7 @@ import mdx from '@astrojs/mdx';
 import remarkMath from 'remark-math';
 import rehypeKatex from 'rehype-katex';
 import { defaultClientConditions } from 'vite';
+import offlinePrecache from './integrations/offline-precache.mjs';
 import ortAssets from './integrations/ort-assets.mjs';
 
 // Cross-origin isolation lets onnxruntime-web use multi-threaded WASM (SharedArrayBuffer).
@@ -16,7 +17,7 @@ const isolationHeaders = {
 
 export default defineConfig({
   site: 'https://denoised.example',
-  integrations: [mdx(), ortAssets()],
+  integrations: [mdx(), ortAssets(), offlinePrecache()],
   markdown: {
     remarkPlugins: [remarkMath],
     rehypePlugins: [rehypeKatex],

@@ -3,31 +3,11 @@
  * both themes, at desktop and phone widths; keyboard focus reaching a chapter's figure controls with
  * a visible indicator; and no motion for readers who ask for less.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, relative, sep } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { baseUrl, launchChromium, openPage, type Browser } from './browser';
-
-const DIST = process.env.E2E_DIST ?? 'dist';
-
-/** Every page the build produced, as a site path ("/", "/chapters/ddpm/", ...). */
-function builtPages(root = DIST): string[] {
-  const pages: string[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (name === 'index.html') {
-        const rel = relative(root, dir).split(sep).join('/');
-        pages.push(rel ? `/${rel}/` : '/');
-      }
-    }
-  };
-  walk(root);
-  return pages.sort();
-}
+import { baseUrl, builtPages, CHEAP_RUNS, launchChromium, openPage, type Browser } from './browser';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -109,20 +89,8 @@ describe('axe-core finds no violations', () => {
   }
 });
 
-/**
- * One cheap run per chapter (WebAssembly, few steps), so the figures' drawn results are swept too.
- * A chapter missing here is still swept in its initial state above.
- */
-const CHEAP_RUNS: Record<string, { figure: string; fill?: [string, string][]; click: string[] }> = {
-  ddpm: { figure: 'mnist-sampler', click: ['Sample'] },
-  'latent-diffusion': { figure: 'vae-roundtrip', click: ['Encode and decode'] },
-  'stable-diffusion': { figure: 'text-to-image-figure', fill: [['Steps', '4']], click: ['Generate'] },
-  sdxl: { figure: 'micro-conditioning', fill: [['Steps', '4']], click: ['Generate both rows'] },
-  dit: { figure: 'dit-patchify', click: ['Encode the picture'] },
-  'dall-e-2': { figure: 'unclip-map', click: ['Place the prompt'] },
-  glide: { figure: 'glide-inpaint', fill: [['Steps', '2']], click: ['Left half', 'Fill the mask'] },
-  imagen: { figure: 'imagen-thresholding', fill: [['Steps', '2']], click: ['Sample all three'] },
-};
+// One cheap run per chapter (CHEAP_RUNS, shared with the offline test), so the figures' drawn results
+// are swept too. A chapter missing there is still swept in its initial state above.
 
 describe('axe-core finds no violations in a figure after it has run', () => {
   const chapters = builtPages()

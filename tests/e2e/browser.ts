@@ -1,4 +1,6 @@
 /** Shared plumbing for the browser tests: one Chromium per test file, pages that record errors. */
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { launchChromium } from './chromium';
@@ -17,6 +19,13 @@ export async function openPage(
   viewport = { width: 1280, height: 900 },
 ): Promise<WatchedPage> {
   const page = await browser.newPage({ viewport });
+  const errors = watchErrors(page);
+  await page.goto(new URL(path, baseUrl()).href, { waitUntil: 'load' });
+  return { page, errors };
+}
+
+/** Starts recording a page's console errors, uncaught exceptions, failed requests and HTTP errors. */
+export function watchErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('console', (msg) => {
     if (msg.type() === 'error') errors.push(`console: ${msg.text()}`);
@@ -28,8 +37,51 @@ export async function openPage(
   page.on('response', (response) => {
     if (response.status() >= 400) errors.push(`HTTP ${response.status()}: ${response.url()}`);
   });
-  await page.goto(new URL(path, baseUrl()).href, { waitUntil: 'load' });
-  return { page, errors };
+  return errors;
+}
+
+/** Every page the build produced, as a site path ("/", "/chapters/ddpm/", ...). */
+export function builtPages(root = process.env.E2E_DIST ?? 'dist'): string[] {
+  const pages: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (name === 'index.html') {
+        const rel = relative(root, dir).split(sep).join('/');
+        pages.push(rel ? `/${rel}/` : '/');
+      }
+    }
+  };
+  walk(root);
+  return pages.sort();
+}
+
+/** The chapter a site path shows ("/chapters/ddpm/" -> "ddpm"), or null. */
+export const chapterOf = (path: string): string | null => /^\/chapters\/([^/]+)\/$/.exec(path)?.[1] ?? null;
+
+/**
+ * One cheap model run per chapter (few steps; open the page with ?ep=wasm): the figure's tag, the
+ * fields to fill and the buttons to press, all found by label and role.
+ */
+export const CHEAP_RUNS: Record<string, { figure: string; fill?: [string, string][]; click: string[] }> = {
+  ddpm: { figure: 'mnist-sampler', click: ['Sample'] },
+  'latent-diffusion': { figure: 'vae-roundtrip', click: ['Encode and decode'] },
+  'stable-diffusion': { figure: 'text-to-image-figure', fill: [['Steps', '4']], click: ['Generate'] },
+  sdxl: { figure: 'micro-conditioning', fill: [['Steps', '4']], click: ['Generate both rows'] },
+  dit: { figure: 'dit-patchify', click: ['Encode the picture'] },
+  'dall-e-2': { figure: 'unclip-map', click: ['Place the prompt'] },
+  glide: { figure: 'glide-inpaint', fill: [['Steps', '2']], click: ['Left half', 'Fill the mask'] },
+  imagen: { figure: 'imagen-thresholding', fill: [['Steps', '2']], click: ['Sample all three'] },
+};
+
+/** Runs a chapter's CHEAP_RUNS figure on an open chapter page and returns how the run ended. */
+export async function runCheaply(page: Page, chapter: string, timeout = 200_000): Promise<string> {
+  const { figure: tag, fill = [], click } = CHEAP_RUNS[chapter];
+  const figure = page.locator(tag);
+  for (const [label, value] of fill) await figure.getByLabel(label, { exact: true }).fill(value);
+  for (const name of click) await figure.getByRole('button', { name, exact: true }).click();
+  return settled(page, tag, timeout);
 }
 
 /** Waits until a figure's run has ended (its data-state is done, error or stopped) and returns which. */

@@ -1,21 +1,6 @@
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, openPage, type Browser } from './browser';
-
-/** Every page the build produced, as a site path ("/", "/chapters/ddpm/", ...). */
-function builtPages(dir = process.env.E2E_DIST ?? 'dist'): string[] {
-  const pages: string[] = [];
-  const walk = (d: string) => {
-    for (const name of readdirSync(d)) {
-      const path = join(d, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (name === 'index.html') pages.push(`/${relative(dir, d).split(sep).join('/')}${d === dir ? '' : '/'}`);
-    }
-  };
-  walk(dir);
-  return pages.sort();
-}
+import { builtPages, launchChromium, openPage, type Browser } from './browser';
 
 let browser: Browser;
 beforeAll(async () => {

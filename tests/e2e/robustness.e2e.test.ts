@@ -1,12 +1,14 @@
 /**
- * Bad input and faults, in Chromium: pictures that are not pictures, too big, transparent or not
- * square; prompts that are empty, emoji or markup; a download cut half-way or lost altogether; a run
+ * Bad input and faults, in Chromium: pictures that are not pictures, absurdly big, big, transparent or
+ * not square; prompts that are empty, emoji or markup; a download cut half-way or lost altogether; a run
  * stopped half-way; and fifty runs in a row without the JS heap growing. Cases covered elsewhere are
  * not repeated here: a text file as a picture (ddpm-figures, model-figures, glide), unknown and
  * cut-off words (stable-diffusion), no WebGPU, a missing or corrupted weight file (runtime-faults),
  * Stop on the MNIST sampler (model-figures).
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Locator, type Page } from 'playwright-core';
@@ -62,6 +64,31 @@ function png(width: number, height: number, channels: 1 | 4, pixel: (x: number, 
   ]);
 }
 
+/** An uncompressed 24-bit BMP whose pixels come from `pixel(x, y)` as [r, g, b]. */
+function bmp(width: number, height: number, pixel: (x: number, y: number) => number[]): Buffer {
+  const stride = Math.ceil((width * 3) / 4) * 4;
+  const out = Buffer.alloc(54 + stride * height);
+  out.write('BM', 0, 'latin1');
+  out.writeUInt32LE(out.length, 2);
+  out.writeUInt32LE(54, 10); // pixels start after the two headers
+  out.writeUInt32LE(40, 14); // BITMAPINFOHEADER
+  out.writeInt32LE(width, 18);
+  out.writeInt32LE(height, 22); // positive: rows stored bottom-up
+  out.writeUInt16LE(1, 26);
+  out.writeUInt16LE(24, 28);
+  out.writeUInt32LE(stride * height, 34);
+  for (let y = 0; y < height; y++) {
+    const row = 54 + (height - 1 - y) * stride;
+    for (let x = 0; x < width; x++) {
+      const [r, g, b] = pixel(x, y);
+      out[row + x * 3] = b;
+      out[row + x * 3 + 1] = g;
+      out[row + x * 3 + 2] = r;
+    }
+  }
+  return out;
+}
+
 /** RGBA bytes of a canvas. */
 function pixels(canvas: Locator): Promise<number[]> {
   return canvas.evaluate((c: HTMLCanvasElement) => [...c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data]);
@@ -76,7 +103,10 @@ describe("a reader's own picture (forward-process figure)", () => {
   const x0 = () => pixels(figure().locator('canvas[data-panel="x0"]'));
   const note = () => figure().locator('.upload-note');
 
+  let uploads: string;
+
   beforeAll(async () => {
+    uploads = mkdtempSync(join(tmpdir(), 'denoised-uploads-'));
     ({ page, errors } = await openPage(browser, '/chapters/ddpm/'));
     // Wait for the first sample picture to be drawn.
     await page.waitForFunction(() => {
@@ -88,21 +118,51 @@ describe("a reader's own picture (forward-process figure)", () => {
     });
   });
   afterAll(async () => {
+    rmSync(uploads, { recursive: true, force: true });
     expect(errors).toEqual([]);
     await page.close();
   });
 
-  it('refuses a file over 40 MB and one that only claims to be a picture, and keeps the last picture', async () => {
+  it('refuses a file over 256 MB and one that only claims to be a picture, and keeps the last picture', async () => {
     const before = await x0();
-    await upload({ name: 'huge.jpg', mimeType: 'image/jpeg', buffer: Buffer.alloc(41 * 1024 * 1024, 0xff) });
+    // Sparse: 300 MB on paper, nothing on disk; the size is refused before a byte is read.
+    const huge = join(uploads, 'huge.jpg');
+    writeFileSync(huge, '');
+    truncateSync(huge, 300 * 1048576);
+    await figure().getByLabel('Use your own picture').setInputFiles(huge);
     await expect
       .poll(() => figure().getByRole('alert').textContent())
-      .toMatch(/41 MB; please pick a picture under 40 MB/);
+      .toMatch(/300 MB, more than a browser tab can safely decode; please pick a picture under 256 MB/);
     await upload({ name: 'photo.png', mimeType: 'image/png', buffer: Buffer.from('definitely not a PNG') });
     await expect
       .poll(() => figure().getByRole('alert').textContent())
       .toMatch(/could not decode that file as a picture/);
     expect(await x0()).toEqual(before);
+  });
+
+  it('takes a 48 MB photo, decoded small in a few seconds, and says it was large and scaled down', async () => {
+    // 4096 × 4096 uncompressed BMP, left half black, right half white: 48 MB, the size the issue's
+    // reader drops. A path, as a reader picks a file (Playwright refuses buffers over 50 MB).
+    const photo = join(uploads, 'photo.bmp');
+    writeFileSync(
+      photo,
+      bmp(4096, 4096, (x) => (x < 2048 ? [0, 0, 0] : [255, 255, 255])),
+    );
+    expect(statSync(photo).size).toBeGreaterThan(40 * 1048576);
+    const started = Date.now();
+    await figure().getByLabel('Use your own picture').setInputFiles(photo);
+    await expect
+      .poll(() => note().textContent(), { timeout: 30_000 })
+      .toBe(
+        'Your 4096 × 4096 picture is scaled to 64 × 64. It is a large file (48 MB), so it was scaled down while it was decoded instead of opened at full size.',
+      );
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`[robustness] 48 MB BMP upload drawn in ${seconds.toFixed(1)} s`);
+    expect(seconds).toBeLessThan(15);
+    const rgba = await x0();
+    expect(rgba[(32 * 64 + 4) * 4]).toBeLessThan(10); // left: black
+    expect(rgba[(32 * 64 + 60) * 4]).toBeGreaterThan(245); // right: white
+    expect(await figure().getByRole('alert').isHidden()).toBe(true);
   });
 
   it('takes an 8000 × 8000 picture, decoded small, and says it was scaled', async () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ignoredText, WordTokenizer } from '../../src/lib/pipelines/tokenizer';
 import { encodingNotes } from '../../src/components/text-to-image/token-strip';
-import { decodeSize, uploadNotes } from '../../src/components/shared/load-image';
+import { decodeSize, LARGE_UPLOAD_BYTES, uploadNotes } from '../../src/components/shared/load-image';
 
 // The shipped tokenizer: the one readers' prompts go through.
 const tokenizer = new WordTokenizer(JSON.parse(readFileSync('public/weights/tokenizer.json', 'utf8')));
@@ -71,6 +71,14 @@ describe('upload notes', () => {
     expect(uploadNotes(64, 64, 64, true)).toEqual([
       'Its transparent parts are shown on white, the background the models were trained on.',
     ]);
+  });
+
+  it('says a large file was scaled down while decoding', () => {
+    expect(uploadNotes(4096, 4096, 64, false, 48 * 1048576)).toEqual([
+      'Your 4096 × 4096 picture is scaled to 64 × 64.',
+      'It is a large file (48 MB), so it was scaled down while it was decoded instead of opened at full size.',
+    ]);
+    expect(uploadNotes(4096, 4096, 64, false, LARGE_UPLOAD_BYTES - 1)).toHaveLength(1);
   });
 
   it('decodes huge pictures small, keeping their shape, and small ones as they are', () => {

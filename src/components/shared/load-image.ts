@@ -2,8 +2,19 @@
 import type { Tensor } from '../../lib/diffusion/index';
 import { centerCropRect, rgbaToTensor } from '../../lib/image/index';
 
-/** Readers may drop phone photos; anything larger is refused before decoding. */
-export const MAX_UPLOAD_BYTES = 40 * 1024 * 1024;
+/**
+ * Big photos are welcome: they are decoded straight at a small size (decodeSize), and a 192 MB,
+ * 8192 x 8192 BMP takes about a second in Chromium. Only larger files are refused, before decoding:
+ * the browser reads the whole file into memory (twice: once for its size, once to decode it) and
+ * formats without scaled decoding pass through a full-size bitmap, which past a quarter gigabyte can
+ * run a phone's tab out of memory. Absurd pixel counts the browser refuses by itself (Chromium here
+ * decodes 20000 x 20000 in under 3 s and refuses 30000 x 30000), which ends in the "could not decode"
+ * sentence.
+ */
+export const MAX_UPLOAD_BYTES = 256 * 1024 * 1024;
+
+/** Files from this size on get a note that they were scaled down while decoding (it takes a moment). */
+export const LARGE_UPLOAD_BYTES = 20 * 1024 * 1024;
 
 export class ImageLoadError extends Error {}
 
@@ -25,8 +36,14 @@ export function decodeSize(width: number, height: number, size: number): { width
   return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
 }
 
-/** Sentences telling the reader how their width x height picture was fitted to size x size. */
-export function uploadNotes(width: number, height: number, size: number, transparent: boolean): string[] {
+/** Sentences telling the reader how their width x height picture (a file of `fileBytes`) was fitted to size x size. */
+export function uploadNotes(
+  width: number,
+  height: number,
+  size: number,
+  transparent: boolean,
+  fileBytes = 0,
+): string[] {
   const notes: string[] = [];
   if (width !== height) {
     const side = Math.min(width, height);
@@ -37,9 +54,17 @@ export function uploadNotes(width: number, height: number, size: number, transpa
   } else if (width !== size) {
     notes.push(`Your ${width} × ${height} picture is scaled to ${size} × ${size}.`);
   }
+  if (fileBytes >= LARGE_UPLOAD_BYTES) {
+    notes.push(
+      `It is a large file (${megabytes(fileBytes)} MB), so it was scaled down while it was decoded instead of opened at full size.`,
+    );
+  }
   if (transparent) notes.push('Its transparent parts are shown on white, the background the models were trained on.');
   return notes;
 }
+
+/** A file size in whole MB (of 1024 x 1024 bytes, as most file pickers count them). */
+const megabytes = (bytes: number) => (bytes / 1048576).toFixed(0);
 
 /** Width and height as the browser will show the picture (EXIF orientation applied), without decoding its pixels. */
 async function naturalSize(blob: Blob): Promise<{ width: number; height: number }> {
@@ -81,7 +106,7 @@ export async function loadImage(source: string | Blob, size: number, modelSize =
   } else {
     if (source.size > MAX_UPLOAD_BYTES) {
       throw new ImageLoadError(
-        `That file is ${(source.size / 1048576).toFixed(0)} MB; please pick a picture under ${MAX_UPLOAD_BYTES / 1048576} MB.`,
+        `That file is ${megabytes(source.size)} MB, more than a browser tab can safely decode; please pick a picture under ${megabytes(MAX_UPLOAD_BYTES)} MB.`,
       );
     }
     if (source.type && !source.type.startsWith('image/')) {
@@ -111,7 +136,13 @@ export async function loadImage(source: string | Blob, size: number, modelSize =
   for (let i = 3; i < rgba.length && !transparent; i += 4) transparent = rgba[i] < 255;
   return {
     tensor: rgbaToTensor(rgba, size, size),
-    notes: uploadNotes(natural.width, natural.height, modelSize, transparent),
+    notes: uploadNotes(
+      natural.width,
+      natural.height,
+      modelSize,
+      transparent,
+      typeof source === 'string' ? 0 : blob.size,
+    ),
   };
 }
 

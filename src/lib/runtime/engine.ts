@@ -21,14 +21,20 @@ const ENGINE_FILES: Record<ProviderName, { mjs: string; wasm: string }> = {
 
 const engines = new Map<ProviderName, Promise<OrtModule>>();
 
+/** Absolute URLs of the engine files (glue and binary) a provider loads: what a reader needs offline. */
+export function engineUrls(provider: ProviderName): string[] {
+  const base = new URL(`${import.meta.env.BASE_URL}ort/`, location.href);
+  const files = ENGINE_FILES[provider];
+  return [new URL(files.mjs, base).href, new URL(files.wasm, base).href];
+}
+
 /** Loads (once) the onnxruntime-web build for a provider and configures where its files live. */
 export function loadEngine(provider: ProviderName): Promise<OrtModule> {
   let engine = engines.get(provider);
   if (!engine) {
     engine = (provider === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm')).then((ort) => {
-      const base = new URL(`${import.meta.env.BASE_URL}ort/`, location.href);
-      const files = ENGINE_FILES[provider];
-      ort.env.wasm.wasmPaths = { mjs: new URL(files.mjs, base).href, wasm: new URL(files.wasm, base).href };
+      const [mjs, wasm] = engineUrls(provider);
+      ort.env.wasm.wasmPaths = { mjs, wasm };
       // Threads need SharedArrayBuffer, which browsers give only to cross-origin-isolated pages.
       ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
       ort.env.logLevel = 'error';

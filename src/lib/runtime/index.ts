@@ -7,7 +7,7 @@ import { createSession, hasWebGpuAdapter, type EngineSession, type ProviderName 
 import { RuntimeError, toRuntimeError } from './errors';
 import { parseManifest, type Manifest, type ModelEntry } from './manifest';
 import type { Feed, ModelRunner, RunOptions } from './types';
-import { fetchWeights, openWeightCache, type LoadProgress } from './weights';
+import { fetchWeights, openWeightCache, type LoadProgress, type WeightSource } from './weights';
 
 export type { ProviderName } from './engine';
 export { RuntimeError, toRuntimeError } from './errors';
@@ -106,6 +106,11 @@ export class Runtime {
     return entry;
   }
 
+  /** Where a model's weights come from and what they must hash to; also names their cache entry. */
+  weightSource(entry: ModelEntry): WeightSource {
+    return { url: `${this.weightsBase}${entry.file}`, bytes: entry.bytes, sha256: entry.sha256 };
+  }
+
   /** Downloads (or reads from cache), verifies and opens a model; later calls reuse the session. */
   async loadModel(id: string, options: LoadModelOptions = {}): Promise<ModelRunner & { entry: ModelEntry }> {
     const entry = await this.entry(id);
@@ -113,15 +118,12 @@ export class Runtime {
     let session = this.sessions.get(key);
     if (!session) {
       session = (async () => {
-        const bytes = await fetchWeights(
-          { url: `${this.weightsBase}${entry.file}`, bytes: entry.bytes, sha256: entry.sha256 },
-          {
-            onProgress: options.onProgress,
-            signal: options.signal,
-            cache: await this.deps.openCache(),
-            fetchImpl: this.deps.fetchImpl,
-          },
-        );
+        const bytes = await fetchWeights(this.weightSource(entry), {
+          onProgress: options.onProgress,
+          signal: options.signal,
+          cache: await this.deps.openCache(),
+          fetchImpl: this.deps.fetchImpl,
+        });
         // Downloads run in parallel, but sessions are created one at a time: the WebGPU EP refuses to
         // create a session while another is being created ("another WebGPU EP inference session is
         // being created"), and WASM gains nothing from overlapping them.
