@@ -159,9 +159,13 @@ async function benchInteractive(browser: Awaited<ReturnType<typeof launchChromiu
   const rows: (string | number)[][] = [];
   for (const id of chapterIds()) {
     const times: number[] = [];
+    let pageBytes = 0;
     for (let i = 0; i < RUNS; i++) {
-      const context = await browser.newContext();
+      // Service workers blocked: this is the page alone; the background offline save is reported apart.
+      const context = await browser.newContext({ serviceWorkers: 'block' });
       const page = await context.newPage();
+      const sizes: Promise<number>[] = [];
+      if (i === 0) page.on('requestfinished', (r) => sizes.push(r.sizes().then((z) => z.responseBodySize)));
       await page.goto(`${base}/chapters/${id}/?ep=wasm`, { waitUntil: 'commit' });
       const ms = await page.evaluate(async () => {
         await new Promise((r) =>
@@ -174,12 +178,37 @@ async function benchInteractive(browser: Awaited<ReturnType<typeof launchChromiu
         return performance.now();
       });
       times.push(ms);
+      if (i === 0) {
+        await page.waitForLoadState('networkidle');
+        pageBytes = (await Promise.all(sizes)).reduce((a, b) => a + b, 0);
+      }
       await context.close();
     }
-    rows.push([id, `${median(times).toFixed(0)} ms`, median(times) < 2000 ? 'yes' : 'no']);
+    rows.push([id, `${median(times).toFixed(0)} ms`, median(times) < 2000 ? 'yes' : 'no', mb(pageBytes)]);
   }
-  console.log(`\nTime to first interactive figure per chapter (cold load from astro preview, median of ${RUNS})\n`);
-  table(['chapter', 'all figures wired', 'under 2 s'], rows);
+  console.log(
+    `\nTime to first interactive figure per chapter (cold load from astro preview, median of ${RUNS}), and the bytes the page itself loads before any figure runs (uncompressed)\n`,
+  );
+  table(['chapter', 'all figures wired', 'under 2 s', 'first-load bytes'], rows);
+}
+
+/** What the service worker and the offline job keep after a first visit, from the built files. */
+function offlineReport() {
+  const sw = readFileSync('dist/sw.js', 'utf8');
+  const precache = JSON.parse(/const PRECACHE = (\{.*?\});/.exec(sw)?.[1] ?? '{"files":[]}') as { files: string[] };
+  const site = precache.files.reduce((n, f) => n + statSync(join('dist', f)).size, 0);
+  const engine = (files: string[]) => files.reduce((n, f) => n + statSync(join('dist/ort', f)).size, 0);
+  const weights = Object.values(manifest.models).reduce((n: number, m: any) => n + m.bytes, 0);
+  console.log('\nKept for offline reading after a first visit (once, in the background)\n');
+  table(
+    ['what', 'bytes'],
+    [
+      [`site: ${precache.files.length} pages, scripts, styles, fonts, pictures (service worker install)`, mb(site)],
+      ['weights: every model', mb(weights)],
+      ['engine, WebAssembly', mb(engine(['ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']))],
+      ['engine, WebGPU', mb(engine(['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm']))],
+    ],
+  );
 }
 
 /** Whole-figure run times on WASM (click to done, warm, median of RUNS) for the part-2 chapters' figures. */
@@ -268,6 +297,7 @@ async function benchEveryModel(
 async function main() {
   bytesReport();
   chapterBytesReport();
+  offlineReport();
   const server = await preview({
     root: process.cwd(),
     logLevel: 'error',
