@@ -19,6 +19,9 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WEBGPU_STEPS = Number(process.env.BENCH_WEBGPU_STEPS ?? 5);
 const manifest = JSON.parse(readFileSync('public/weights/manifest.json', 'utf8'));
 
+/** A page with service workers blocked: the background offline save must not run beside the timings. */
+const quietPage = async (browser: Awaited<ReturnType<typeof launchChromium>>) =>
+  (await browser.newContext({ serviceWorkers: 'block' })).newPage();
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
@@ -103,7 +106,7 @@ async function benchTextToImage(
   base: string,
   provider: 'wasm' | 'webgpu',
 ): Promise<(string | number)[][]> {
-  const page = await browser.newPage();
+  const page = await quietPage(browser);
   await page.goto(`${base}/chapters/stable-diffusion/?ep=${provider}`, { waitUntil: 'networkidle' });
   const steps = provider === 'wasm' ? 25 : Math.min(WEBGPU_STEPS, 3);
   const figure = page.locator('text-to-image-figure').first();
@@ -227,7 +230,7 @@ async function benchChapterFigures(browser: Awaited<ReturnType<typeof launchChro
   for (const [chapter, selector, button, what] of figures) {
     if (open !== chapter) {
       await page?.close();
-      page = await browser.newPage();
+      page = await quietPage(browser);
       await page.goto(`${base}/chapters/${chapter}/?ep=wasm`, { waitUntil: 'networkidle' });
       open = chapter;
     }
@@ -255,7 +258,7 @@ async function benchEveryModel(
   base: string,
   provider: 'wasm' | 'webgpu',
 ) {
-  const page = await browser.newPage();
+  const page = await quietPage(browser);
   await page.goto(`${base}/models/?ep=${provider}`, { waitUntil: 'networkidle' });
   const figure = page.locator('model-timings');
   await figure.getByLabel('Timed runs per model').selectOption(String(Math.max(3, Math.min(5, RUNS))));
@@ -308,7 +311,7 @@ async function main() {
   const rows: (string | number)[][] = [];
   try {
     for (const provider of ['wasm', 'webgpu'] as const) {
-      const page = await browser.newPage();
+      const page = await quietPage(browser);
       await page.goto(`${base}/models/?ep=${provider}`, { waitUntil: 'networkidle' });
       const steps = provider === 'wasm' ? 50 : WEBGPU_STEPS;
       const mnist = page.locator('mnist-sampler');

@@ -5,7 +5,7 @@
  * respond to their controls (the GLIDE sweep: w = 0 and w = 10 differ).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Locator, Page } from 'playwright-core';
+import type { Locator } from 'playwright-core';
 import { launchChromium, openPage, settled, figureResult, type Browser } from './browser';
 
 let browser: Browser;

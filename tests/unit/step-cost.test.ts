@@ -54,6 +54,21 @@ describe('measureStepCost', () => {
     expect(result.pixel).toEqual({ runsMs: [80, 60, 70], warmupMs: 900, medianMs: 70 });
   });
 
+  it('runs each model through its warm-up and timed runs in turn when asked for consecutive order', async () => {
+    const clock = { t: 0 };
+    const calls: string[] = [];
+    const result = await measureStepCost(
+      {
+        latent: { runner: scriptedRunner('latent', [50, 3, 5, 4], clock, calls), inputs: SPECS },
+        pixel: { runner: scriptedRunner('pixel', [900, 80, 60, 70], clock, calls), inputs: SPECS },
+      },
+      { runs: 3, warmups: 1, now: () => clock.t, order: 'consecutive' },
+    );
+    expect(calls).toEqual(['latent', 'latent', 'latent', 'latent', 'pixel', 'pixel', 'pixel', 'pixel']);
+    expect(result.latent).toEqual({ runsMs: [3, 5, 4], warmupMs: 50, medianMs: 4 });
+    expect(result.pixel).toEqual({ runsMs: [80, 60, 70], warmupMs: 900, medianMs: 70 });
+  });
+
   it('stops between runs when aborted', async () => {
     const clock = { t: 0 };
     const controller = new AbortController();

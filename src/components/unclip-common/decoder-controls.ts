@@ -1,6 +1,9 @@
 /** Reading the decoder controls the variation and interpolation figures share. */
 import { clampInteger, MAX_SEED } from '../shared/form';
 
+/** Variation k (and interpolation point k) is drawn from seed + k, so the seed stops short of MAX_SEED. */
+export const DECODER_SEED_MAX = MAX_SEED - 16;
+
 export interface DecoderSettings {
   guidanceScale: number;
   numInferenceSteps: number;
@@ -12,7 +15,7 @@ export function decoderSettings(form: HTMLFormElement, fallbackSteps: number): D
   return {
     guidanceScale: Number(value('guidance')),
     numInferenceSteps: clampInteger(value('steps'), 1, 100, fallbackSteps),
-    seed: clampInteger(value('seed'), 0, MAX_SEED - 16, 0),
+    seed: clampInteger(value('seed'), 0, DECODER_SEED_MAX, 0),
   };
 }
 

@@ -56,6 +56,12 @@ export interface StepCostOptions {
   /** Called after every run, warm-ups included, e.g. to show progress. */
   onRun?: (progress: { model: string; run: number; of: number; ms: number }) => void;
   signal?: AbortSignal;
+  /**
+   * 'interleaved' (a, b, a, b, ...): a burst of background load hits every model alike; right for
+   * comparing two models. 'consecutive' (a, a, a, b, b, b): each model's runs follow its warm-up as
+   * a sampling loop's steps do, with its weights warm in the CPU caches; right for timing many models.
+   */
+  order?: 'interleaved' | 'consecutive';
 }
 
 export function medianOf(values: readonly number[]): number {
@@ -66,15 +72,24 @@ export function medianOf(values: readonly number[]): number {
 }
 
 /**
- * Times one UNet call of each model: warm-ups for both, then the timed runs interleaved
- * (a, b, a, b, ...) so that a burst of background load hits both models rather than one.
+ * Times one call of each model: warm-ups first, then the timed runs, interleaved across the models
+ * by default (see `order`).
  */
 export async function measureStepCost(
   /** `batch` per model overrides the option's (e.g. 1 for a model that runs without guidance). */
   models: Record<string, { runner: ModelRunner; inputs: readonly TensorSpec[]; batch?: number }>,
   options: StepCostOptions = {},
 ): Promise<Record<string, StepTiming>> {
-  const { runs = 5, warmups = 1, batch = 2, seed = 0, now = () => performance.now(), onRun, signal } = options;
+  const {
+    runs = 5,
+    warmups = 1,
+    batch = 2,
+    seed = 0,
+    now = () => performance.now(),
+    onRun,
+    signal,
+    order = 'interleaved',
+  } = options;
   const names = Object.keys(models);
   const generator = createGenerator(seed);
   const feeds = Object.fromEntries(
@@ -93,11 +108,19 @@ export async function measureStepCost(
     return ms;
   };
 
-  for (const name of names) {
+  const warmUp = async (name: string) => {
     for (let w = 0; w < warmups; w++) warm[name] = await once(name, w + 1);
-  }
-  for (let r = 0; r < runs; r++) {
-    for (const name of names) timed[name].push(await once(name, warmups + r + 1));
+  };
+  if (order === 'consecutive') {
+    for (const name of names) {
+      await warmUp(name);
+      for (let r = 0; r < runs; r++) timed[name].push(await once(name, warmups + r + 1));
+    }
+  } else {
+    for (const name of names) await warmUp(name);
+    for (let r = 0; r < runs; r++) {
+      for (const name of names) timed[name].push(await once(name, warmups + r + 1));
+    }
   }
   return Object.fromEntries(
     names.map((n) => [n, { runsMs: timed[n], warmupMs: warm[n] ?? NaN, medianMs: medianOf(timed[n]) }]),

@@ -72,3 +72,23 @@ export function vaeScalingFactor(): number | null {
   const value = readManifest().models.vae_decoder?.scaling_factor;
   return typeof value === 'number' ? value : null;
 }
+
+/** The sampler settings a model's recipe recommends (manifest `recommended_sampling`), as figures' defaults. */
+export interface RecommendedSampling {
+  steps: number;
+  guidanceScale: number;
+  /** The upsampler's noise-augmentation level, where the recipe sets one. */
+  noiseLevel?: number;
+}
+
+/** A figure's defaults come from the recipe that trained its model; a model without them fails the build. */
+export function recommendedSampling(id: string, manifest: Manifest = readManifest()): RecommendedSampling {
+  const rec = manifest.models[id]?.recommended_sampling as
+    { steps?: number; guidance_scale?: number; noise_level?: number } | undefined;
+  if (typeof rec?.steps !== 'number') throw new Error(`manifest.json: ${id} has no recommended_sampling.steps`);
+  return {
+    steps: rec.steps,
+    guidanceScale: rec.guidance_scale ?? 1,
+    ...(typeof rec.noise_level === 'number' ? { noiseLevel: rec.noise_level } : {}),
+  };
+}
