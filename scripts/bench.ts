@@ -262,14 +262,17 @@ async function benchEveryModel(
   await page.goto(`${base}/models/?ep=${provider}`, { waitUntil: 'networkidle' });
   const figure = page.locator('model-timings');
   await figure.getByLabel('Timed runs per model').selectOption(String(Math.max(3, Math.min(5, RUNS))));
-  await figure.getByRole('button', { name: 'Time every model' }).click();
-  await page.waitForFunction(
-    () => ['done', 'error'].includes(document.querySelector('model-timings')!.getAttribute('data-state')!),
-    null,
-    {
-      timeout: 1_200_000,
-    },
-  );
+  // Two passes; the second is reported. The first follows the download and session creation of all
+  // fifteen models, and its timings scatter (garbage collection of the downloaded buffers): on WASM
+  // here, mnist_ddpm's calls took 5-25 ms in a first pass and 4.6-5.1 ms in the next.
+  for (let pass = 0; pass < 2; pass++) {
+    await figure.getByRole('button', { name: 'Time every model' }).click();
+    await page.waitForFunction(
+      () => ['done', 'error'].includes(document.querySelector('model-timings')!.getAttribute('data-state')!),
+      null,
+      { timeout: 1_200_000 },
+    );
+  }
   const { state, status, result } = await figure.evaluate((el: any) => ({
     state: el.dataset.state,
     status: el.querySelector('.status-line').textContent,
@@ -379,7 +382,7 @@ async function main() {
     );
     table(['model', 'provider', 'per step / call', 'full sample', 'weights', 'FLOPs per call', 'GFLOP/s'], rows);
     console.log(
-      '\nEvery model, one call on seeded inputs of its shapes (models page figure; a whole sample = steps x median call, that model alone)\n',
+      '\nEvery model, one call on seeded inputs of its shapes (models page figure, second pass; a whole sample = steps x median call, that model alone)\n',
     );
     table(['model', 'provider', 'call', 'first call', 'per call (median)', 'whole sample'], everyModel);
   } finally {
