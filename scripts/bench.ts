@@ -14,14 +14,19 @@ import { preview } from 'astro';
 import type { Page } from 'playwright-core';
 import { launchChromium } from '../tests/e2e/chromium';
 import { freePort } from '../tests/helpers/net';
+import { CHAPTER_MODEL_BUDGET, chapterModelBytes, readChapterModels } from '../src/lib/site/chapter-models';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WEBGPU_STEPS = Number(process.env.BENCH_WEBGPU_STEPS ?? 5);
 const manifest = JSON.parse(readFileSync('public/weights/manifest.json', 'utf8'));
 
 /** A page with service workers blocked: the background offline save must not run beside the timings. */
-const quietPage = async (browser: Awaited<ReturnType<typeof launchChromium>>) =>
-  (await browser.newContext({ serviceWorkers: 'block' })).newPage();
+const quietPage = async (browser: Awaited<ReturnType<typeof launchChromium>>) => {
+  const context = await browser.newContext({ serviceWorkers: 'block' });
+  const page = await context.newPage();
+  page.on('close', () => void context.close());
+  return page;
+};
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
@@ -61,22 +66,14 @@ function bytesReport() {
   table(['what', 'bytes', 'gzip'], rows);
 }
 
-/** Each chapter's model download: the frontmatter's `models`, which its page fetches on first use. */
+/** Each chapter's model download: the frontmatter's `models`, which its figures fetch on first use. */
 function chapterBytesReport() {
-  const dir = 'src/content/chapters';
-  const rows = readdirSync(dir)
-    .filter((f) => f.endsWith('.mdx'))
-    .map((f) => {
-      const front = readFileSync(join(dir, f), 'utf8').split('---')[1] ?? '';
-      const order = Number(/^order:\s*(\d+)/m.exec(front)?.[1] ?? NaN);
-      const ids = [...(/^models:\s*\[(.*)\]/m.exec(front)?.[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1]);
-      const bytes = ids.reduce((n, id) => n + (manifest.models[id]?.bytes ?? 0), 0);
-      return { order, row: [f.replace('.mdx', ''), ids.join(', '), mb(bytes), bytes < 8e6 ? 'yes' : 'no'] };
-    })
-    .sort((a, b) => a.order - b.order)
-    .map((r) => r.row);
-  console.log('\nModel bytes per chapter (target: under 8 MB)\n');
-  table(['chapter', 'models', 'bytes', 'under 8 MB'], rows);
+  const rows = readChapterModels().map((c) => {
+    const bytes = chapterModelBytes(c, manifest);
+    return [c.id, c.models.join(', '), mb(bytes), bytes < CHAPTER_MODEL_BUDGET ? 'yes' : 'no'];
+  });
+  console.log(`\nModel bytes per chapter (target: under ${CHAPTER_MODEL_BUDGET / 1e6} MB)\n`);
+  table(['chapter', 'models', 'bytes', `under ${CHAPTER_MODEL_BUDGET / 1e6} MB`], rows);
 }
 
 async function runFigure(page: Page, selector: string, button: string) {
@@ -141,26 +138,13 @@ async function benchTextToImage(
   return rows;
 }
 
-/** Chapter ids in reading order, from the frontmatter. */
-function chapterIds(): string[] {
-  const dir = 'src/content/chapters';
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.mdx'))
-    .map((f) => ({
-      id: f.replace('.mdx', ''),
-      order: Number(/^order:\s*(\d+)/m.exec(readFileSync(join(dir, f), 'utf8'))?.[1]),
-    }))
-    .sort((a, b) => a.order - b.order)
-    .map((c) => c.id);
-}
-
 /**
  * Time to first interactive figure: from navigation start until every figure element on the page
  * (custom elements) is defined, i.e. its controls are wired, on a cold page load (no cache).
  */
 async function benchInteractive(browser: Awaited<ReturnType<typeof launchChromium>>, base: string) {
   const rows: (string | number)[][] = [];
-  for (const id of chapterIds()) {
+  for (const { id } of readChapterModels()) {
     const times: number[] = [];
     let pageBytes = 0;
     for (let i = 0; i < RUNS; i++) {
