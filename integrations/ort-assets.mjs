@@ -23,6 +23,34 @@ export const ORT_ENGINE_FILES = [
   'ort-wasm-simd-threaded.wasm',
 ];
 
+/**
+ * TensorFlow.js's WebAssembly kernels, for the one figure that trains a network in the page
+ * (src/lib/toy-train). Single-threaded builds only: the trainer turns threads off, since a
+ * 9,000-parameter MLP gains nothing from them.
+ */
+export const TFJS_WASM_FILES = ['tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm.wasm'];
+
+/**
+ * Copies `files` from `dist` into `target` unless an up-to-date copy is there.
+ * @param {string} dist
+ * @param {string} target
+ * @param {string[]} files
+ */
+function copyFresh(dist, target, files) {
+  mkdirSync(target, { recursive: true });
+  for (const file of files) {
+    const from = join(dist, file);
+    const to = join(target, file);
+    let stale = true;
+    try {
+      stale = statSync(to).size !== statSync(from).size || statSync(to).mtimeMs < statSync(from).mtimeMs;
+    } catch {
+      // Not copied yet.
+    }
+    if (stale) copyFileSync(from, to);
+  }
+}
+
 /** @returns {import('astro').AstroIntegration} */
 export default function ortAssets() {
   return {
@@ -33,18 +61,9 @@ export default function ortAssets() {
         // The package exports no package.json; its CommonJS entry lives in dist/ beside the engine files.
         const dist = dirname(require.resolve('onnxruntime-web'));
         const target = join(fileURLToPath(config.publicDir), 'ort');
-        mkdirSync(target, { recursive: true });
-        for (const file of ORT_ENGINE_FILES) {
-          const from = join(dist, file);
-          const to = join(target, file);
-          let stale = true;
-          try {
-            stale = statSync(to).size !== statSync(from).size || statSync(to).mtimeMs < statSync(from).mtimeMs;
-          } catch {
-            // Not copied yet.
-          }
-          if (stale) copyFileSync(from, to);
-        }
+        copyFresh(dist, target, ORT_ENGINE_FILES);
+        const tfjsDist = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+        copyFresh(tfjsDist, join(fileURLToPath(config.publicDir), 'tfjs'), TFJS_WASM_FILES);
         logger.debug(`onnxruntime-web engine files in ${target}`);
       },
     },

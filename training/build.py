@@ -32,6 +32,7 @@ MODEL_IDS = {
     "unclip_prior": ["unclip_prior"],
     "cascade_base": ["cascade_base"],
     "cascade_sr": ["cascade_sr"],  # after cascade_base, whose samples its evaluation upsamples
+    "mini_flow": ["sd_flow", "sd_unet_int8"],  # after mini_sd: same latents, text encoder and budget; compared with sd_unet
 }
 
 
@@ -690,10 +691,91 @@ def build_class_unet() -> dict:
     return {}
 
 
+def requantize_int8(src: Path, dst: Path, seed: int = 0) -> dict:
+    """An int8 copy of a shipped float16-stored graph (for a chapter that must fit two UNets in its budget):
+    undo the float16 storage, then store_weights_int8. Returns the file's entry fields and its error."""
+    import onnx
+    import onnxruntime as ort
+    from .export import store_weights_fp16, store_weights_int8
+
+    model = onnx.load(str(src))
+    inits = {t.name: t for t in model.graph.initializer}
+    keep, restored = [], []
+    for node in model.graph.node:
+        if node.op_type == "Cast" and len(node.input) == 1 and node.input[0] in inits and inits[node.input[0]].data_type == onnx.TensorProto.FLOAT16:
+            arr = onnx.numpy_helper.to_array(inits.pop(node.input[0])).astype(np.float32)
+            restored.append(onnx.numpy_helper.from_array(arr, node.output[0]))
+        else:
+            keep.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(keep)
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(list(inits.values()) + restored)
+    model, scales = store_weights_int8(model)
+    model = store_weights_fp16(model, keep_float32=scales)
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save(model, str(dst))
+    a = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"])
+    b = ort.InferenceSession(str(dst), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for i in a.get_inputs():
+        shape = [3 if not isinstance(d, int) else d for d in i.shape]
+        feeds[i.name] = (rng.random(shape) * 999).astype(np.float32) if i.name == "timestep" else rng.standard_normal(shape).astype(np.float32)
+    feeds["time_ids"] = np.tile(np.array([[32, 32, 0, 0, 32, 32]], np.float32), (3, 1))
+    diff = max(float(np.abs(x - y).max()) for x, y in zip(a.run(None, feeds), b.run(None, feeds)))
+    return {"file": dst.name, "requantized_from": src.name, "max_abs_diff_vs_source": diff,
+            "weights_storage": "int8 weight matrices with a float32 scale per row (Mul(Cast(q), scale)), the rest float16; compute float32"}
+
+
+def twin_details(sd: dict, twin: dict) -> dict:
+    """The requantized twin's dataset and training are sd_unet's (same weights); its export check is
+    sd_unet's graph check with the int8 storage and its measured difference from the float16 source."""
+    check = {**sd["export_check"], "weights_storage": twin["weights_storage"],
+             "max_abs_diff_vs_float32_weights": twin["max_abs_diff_vs_source"],
+             "note": "graph check of sd_unet; the difference is against the float16-stored sd_unet it was requantized from"}
+    return {"dataset": sd["dataset"], "training": sd["training"], "export_check": check}
+
+
+def build_mini_flow() -> dict:
+    """Export the flow-matching UNet (int8 weights) and an int8 copy of sd_unet; retrieval of both at 1/2/4/8/25 steps."""
+    from .recipes import mini_flow as r
+    from .recipes import mini_sd
+
+    model = load_trained(r)
+    path = WEIGHTS / "sd_flow.onnx"
+    entry = export(replace(text_unet_spec(model), fp16_weights=False, int8_weights=True), path)
+    sd = json.loads(MANIFEST.read_text())["models"]["sd_unet"]
+    twin = requantize_int8(WEIGHTS / sd["file"], WEIGHTS / "sd_unet_int8.onnx")
+    metrics = r.evaluate(path, WEIGHTS / twin["file"], threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
+    entry.update(
+        description="Mini rectified flow: sd_unet's UNet retrained with flow matching on the same scaled emoji latents, text encoder "
+        "and step/batch budget; predicts the velocity v = noise - x0 at sigma = timestep / 1000",
+        config={"_class_name": "UNet2DConditionModel (miniature)", **r.UNET.to_dict(), "addition_embed_type": "text_time",
+                "prediction_type": "flow (velocity noise - sample)"},
+        time_ids_layout=sd.get("time_ids_layout"),
+        scheduler={"_class_name": "FlowMatchEulerDiscreteScheduler", "num_train_timesteps": r.NUM_TRAIN_TIMESTEPS, "shift": 1.0},
+        timestep_sampling={"weighting": "logit_normal", "logit_mean": r.LOGIT_NORMAL[0], "logit_std": r.LOGIT_NORMAL[1]},
+        cfg_prompt_dropout=r.P_UNCOND,
+        recommended_sampling={"scheduler": "FlowMatchEuler", "steps": 25, "guidance_scale": r.GUIDANCE, "shift": 1.0},
+        compared_with={"model": "sd_unet_int8", "same": ["UNet configuration", "VAE latents and scaling_factor", "clip_text",
+                       "cached views and micro-conditioning", "prompt dropout", "steps and batch size"]},
+        dataset=emoji_dataset_info(),
+        training={**training_info(r.NAME), "frozen": ["vae_encoder (shipped ONNX; posterior sampled per view)", "clip_text (shipped ONNX)"]},
+        metrics={"retrieval_by_steps": metrics},
+    )
+    twin_entry = {**{k: sd[k] for k in ("inputs", "outputs", "parameters", "config", "scheduler", "recommended_sampling", "time_ids_layout",
+                                         "cross_attention_layers") if k in sd}, **twin,
+                  "description": "sd_unet requantized to int8 weights, so that the flow chapter fits sd_unet beside sd_flow in its budget",
+                  "metrics": {"retrieval_by_steps": metrics["sd_unet"], "protocol": metrics["protocol"]}}
+    twin_entry.update(twin_details(sd, twin_entry))
+    return {"sd_flow": entry, "sd_unet_int8": twin_entry}
+
+
 BUILDERS = {"class_unet": build_class_unet, "mnist_judge": build_judge, "mnist_ddpm": build_ddpm, "emoji_vae": build_vae, "tiny_clip": build_clip, "mini_sd": build_mini_sd,
             "emoji_judge": build_emoji_judge, "mini_dit": build_mini_dit,
             "unclip_decoder": build_unclip_decoder, "unclip_prior": build_unclip_prior,
-            "cascade_base": build_cascade_base, "cascade_sr": build_cascade_sr}
+            "cascade_base": build_cascade_base, "cascade_sr": build_cascade_sr, "mini_flow": build_mini_flow}
 
 
 def write_attribution() -> None:
@@ -704,10 +786,14 @@ def write_attribution() -> None:
 
 def write_manifest() -> dict:
     """Assemble manifest.json from every recipe's result.json, re-hashing the files as they are now."""
+    # Models whose run is not on this machine keep their entry from the manifest as it stands (a partial
+    # rebuild must not drop them); a fresh `build all` has every result.json and rewrites every entry.
+    old = json.loads(MANIFEST.read_text())["models"] if MANIFEST.exists() else {}
     models: dict[str, dict] = {}
     for name, ids in MODEL_IDS.items():
         path = RUNS / name / "result.json"
         if not path.exists():
+            models.update({mid: old[mid] for mid in ids if mid in old})
             continue
         for mid, entry in json.loads(path.read_text()).items():
             f = WEIGHTS / entry["file"]

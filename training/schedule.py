@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+import numpy as np
 import torch
 
 
@@ -70,7 +71,13 @@ class DDIMConfig:
 
 
 def ddim_timesteps(cfg: DDIMConfig, num_train_timesteps: int) -> list[int]:
-    """diffusers DDIMScheduler.set_timesteps with 'leading' spacing: [980, 960, ..., 0] for 50 of 1000."""
+    """diffusers DDIMScheduler.set_timesteps: 'leading' [980, 960, ..., 0] for 50 of 1000, or 'trailing'
+    [999, 979, ..., 19] (Lin et al. 2024: the first step then starts from pure noise, as few-step sampling needs)."""
+    if cfg.timestep_spacing == "trailing":
+        step = num_train_timesteps / cfg.num_inference_steps
+        return [int(v) - 1 for v in np.round(np.arange(num_train_timesteps, 0, -step))]
+    if cfg.timestep_spacing != "leading":
+        raise ValueError(f"timestep_spacing {cfg.timestep_spacing!r} is not supported here")
     ratio = num_train_timesteps // cfg.num_inference_steps
     return [int(i * ratio + cfg.steps_offset) for i in range(cfg.num_inference_steps)][::-1]
 

@@ -64,7 +64,15 @@ export const chapterOf = (path: string): string | null => /^\/chapters\/([^/]+)\
  * One cheap model run per chapter (few steps; open the page with ?ep=wasm): the figure's tag, the
  * fields to fill and the buttons to press, all found by label and role.
  */
-export const CHEAP_RUNS: Record<string, { figure: string; fill?: [string, string][]; click: string[] }> = {
+export const CHEAP_RUNS: Record<
+  string,
+  {
+    figure: string;
+    fill?: [string, string][];
+    click: string[];
+    /** false: the figure runs no ONNX model */ onnx?: false;
+  }
+> = {
   ddpm: { figure: 'mnist-sampler', click: ['Sample'] },
   'latent-diffusion': { figure: 'vae-roundtrip', click: ['Encode and decode'] },
   'stable-diffusion': { figure: 'text-to-image-figure', fill: [['Steps', '4']], click: ['Generate'] },
@@ -73,6 +81,8 @@ export const CHEAP_RUNS: Record<string, { figure: string; fill?: [string, string
   'dall-e-2': { figure: 'unclip-map', click: ['Place the prompt'] },
   glide: { figure: 'glide-inpaint', fill: [['Steps', '2']], click: ['Left half', 'Fill the mask'] },
   imagen: { figure: 'imagen-thresholding', fill: [['Steps', '2']], click: ['Sample all three'] },
+  // No ONNX model on this page: its run trains the in-page MLP (TensorFlow.js) for a few steps.
+  'diffusion-2d': { figure: 'toy-trainer', fill: [['Training steps', '100']], click: ['Train'], onnx: false },
 };
 
 /** Runs a chapter's CHEAP_RUNS figure on an open chapter page and returns how the run ended. */

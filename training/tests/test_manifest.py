@@ -38,7 +38,9 @@ def test_schema_and_files():
 def test_budget_and_specifics():
     m = _manifest()
     models = m["models"]
-    assert sum(e["bytes"] for e in models.values()) < 30_000_000  # all shipped weights (parts 1 and 2) under 30 MB
+    # all shipped weights under 35 MB (was 30 MB before the flow chapter's two int8 UNets, 5.3 MB together);
+    # what a reader downloads is bounded per chapter by the 8 MB chapter budget (tests/unit/chapter-budget.test.ts)
+    assert sum(e["bytes"] for e in models.values()) < 35_000_000
     if "mnist_ddpm" in models:
         e = models["mnist_ddpm"]
         assert e["scheduler"]["num_train_timesteps"] == 1000 and e["scheduler"]["beta_schedule"] == "linear"

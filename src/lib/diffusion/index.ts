@@ -50,6 +50,14 @@ export { DDPMScheduler, DDPM_DEFAULTS, type DDPMSchedulerConfig, type DDPMVarian
 export { DDIMScheduler, DDIM_DEFAULTS, type DDIMSchedulerConfig } from './schedulers/ddim';
 export { EulerDiscreteScheduler, EULER_DEFAULTS, type EulerDiscreteSchedulerConfig } from './schedulers/euler';
 export {
+  FlowMatchEulerDiscreteScheduler,
+  FLOW_MATCH_DEFAULTS,
+  calculateShift,
+  timeShift,
+  type FlowMatchEulerDiscreteSchedulerConfig,
+  type TimeShiftType,
+} from './schedulers/flow-match';
+export {
   DPMSolverMultistepScheduler,
   DPM_SOLVER_DEFAULTS,
   type DPMSolverMultistepSchedulerConfig,
