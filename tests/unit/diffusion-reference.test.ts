@@ -10,7 +10,6 @@
  * multi-operation maths (steps, guidance, embeddings); schedule tables (betas, alphas_cumprod,
  * sigmas) are held to 1e-6 relative, since they are built with float32 rounding mirrored from torch.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   DDIMScheduler,
@@ -23,30 +22,17 @@ import {
   dynamicThreshold,
   get2dSincosPosEmbed,
   rescaleNoiseCfg,
-  tensor,
   timestepEmbedding,
   type BetaScheduleName,
   type Scheduler,
   type Tensor,
 } from '../../src/lib/diffusion/index';
+import { loadFixture, toTensor, type Json, type RefArray } from './reference-fixture';
 
 const TOLERANCE = 1e-5;
 const TABLE_TOLERANCE = 1e-6;
 
-interface RefArray {
-  shape: number[];
-  dtype: string;
-  values: number[];
-}
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the fixture is untyped JSON
-type Json = Record<string, any>;
-
-const ref: Json = JSON.parse(readFileSync(new URL('../fixtures/diffusers-reference.json', import.meta.url), 'utf8'));
-
-/** A fixture array as a float32 tensor (values are exact float32 decimals: parse, then round). */
-function toTensor(a: RefArray): Tensor {
-  return tensor(Float32Array.from(a.values, Math.fround), a.shape);
-}
+const ref = loadFixture('diffusers-reference.json');
 
 /** Largest |a - b| / max(1, |b|); the statistic the tolerance bounds. */
 function maxScaledError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {

@@ -10,7 +10,6 @@
  * rounding mirrored, so in practice they agree bit for bit); step() and scale_noise() outputs to
  * |a - b| <= 1e-6 * max(1, |b|). calculate_shift is float64 maths and is held to 1e-12.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   FlowMatchEulerDiscreteScheduler,
@@ -18,29 +17,16 @@ import {
   createGenerator,
   randnTensor,
   sub,
-  tensor,
   timeShift,
   type FlowMatchEulerDiscreteSchedulerConfig,
   type Tensor,
 } from '../../src/lib/diffusion/index';
+import { loadFixture, toTensor, type Json, type RefArray } from './reference-fixture';
 
 const TABLE_TOLERANCE = 1e-6;
 const TOLERANCE = 1e-6;
 
-interface RefArray {
-  shape: number[];
-  dtype: string;
-  values: number[];
-}
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the fixture is untyped JSON
-type Json = Record<string, any>;
-
-const ref: Json = JSON.parse(readFileSync(new URL('../fixtures/flow-match-reference.json', import.meta.url), 'utf8'));
-
-/** A fixture array as a float32 tensor (values are exact float32 decimals: parse, then round). */
-function toTensor(a: RefArray): Tensor {
-  return tensor(Float32Array.from(a.values, Math.fround), a.shape);
-}
+const ref = loadFixture('flow-match-reference.json');
 
 /** Largest relative error |a - b| / |b| (absolute where b = 0). */
 function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
