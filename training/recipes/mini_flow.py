@@ -164,11 +164,13 @@ def flow_sigmas(steps: int, shift: float = 1.0) -> list[float]:
 
 
 @torch.no_grad()
-def sample_flow(unet, shape, hidden, embeds, empty, ids, guidance: float, steps: int, seed: int = 0, shift: float = 1.0) -> torch.Tensor:
-    """Euler on dx/dsigma = v from sigma = 1 (noise) to 0, with classifier-free guidance on v."""
+def sample_flow(unet, shape, hidden, embeds, empty, ids, guidance: float, steps: int, seed: int = 0, shift: float = 1.0,
+                x: torch.Tensor | None = None) -> torch.Tensor:
+    """Euler on dx/dsigma = v from sigma = 1 (noise) to 0, with classifier-free guidance on v; `x` replaces the seeded noise."""
     b = shape[0]
     eh, ee = empty[0].expand(b, -1, -1), empty[1].expand(b, -1)
-    x = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+    if x is None:
+        x = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
     sig = flow_sigmas(steps, shift)
     for s, s_next in zip(sig[:-1], sig[1:]):
         t = torch.full((b,), s * NUM_TRAIN_TIMESTEPS)

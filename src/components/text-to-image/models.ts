@@ -32,9 +32,10 @@ export function loadTokenizer(): Promise<WordTokenizer> {
   return tokenizer;
 }
 
-/** The pipeline's inputs from loaded models and their manifest entries. */
-export async function textToImageModels(models: LoadedModels): Promise<TextToImageModels> {
-  const unet = models.sd_unet;
+/** The pipeline's inputs from loaded models and their manifest entries, with `unetId` as the denoiser. */
+export async function textToImageModels(models: LoadedModels, unetId = 'sd_unet'): Promise<TextToImageModels> {
+  const unet = models[unetId];
+  if (!unet) throw new Error(`the figure did not load ${unetId}`);
   const vae = models.vae_decoder;
   const [, c, h, w] = unet.entry.inputs.find((i) => i.name === 'sample')!.shape as [string, number, number, number];
   return {

@@ -11,6 +11,7 @@ import {
   rescaleNoiseCfg,
   scale,
   sliceBatch,
+  type Scheduler,
   type Tensor,
 } from '../diffusion/index';
 import type { TrainedSchedulerConfig } from '../runtime/manifest';
@@ -49,10 +50,23 @@ export interface TextToImageVariant {
   cropsCoordsTopLeft?: [number, number];
 }
 
+/**
+ * The part of a scheduler the sampling loop calls. `FlowMatchEulerDiscreteScheduler` has it too,
+ * so a flow-matching UNet (which predicts a velocity) runs through the same loop.
+ */
+export type LoopScheduler = Pick<
+  Scheduler,
+  'timesteps' | 'initNoiseSigma' | 'setTimesteps' | 'scaleModelInput' | 'step'
+>;
+
 export interface TextToImageOptions extends TextToImageVariant {
   prompt: string;
   negativePrompt?: string;
-  scheduler?: SchedulerName;
+  /**
+   * A scheduler name, built from the UNet's trained schedule with Stable Diffusion's sampling
+   * config (DDIM, leading spacing), or a scheduler built by the caller (`setTimesteps` is called here).
+   */
+  scheduler?: SchedulerName | LoopScheduler;
   numInferenceSteps?: number;
   seed?: number;
   /** Start from these latents instead of drawing them (diffusers' `latents=`), [1, C, H, W]. */
@@ -118,14 +132,17 @@ export async function textToImage(models: TextToImageModels, options: TextToImag
     cropsCoordsTopLeft: v.cropsCoordsTopLeft ?? options.cropsCoordsTopLeft ?? [0, 0],
   }));
   const n = variants.length;
-  const scheduler = makeScheduler(options.scheduler ?? 'ddim', models.scheduler, {
-    // Stable Diffusion's scheduler config: leading spacing offset by one step, no clipping of
-    // latents, and the final step lands on alpha-bar_0 rather than 1.
-    timestepSpacing: 'leading',
-    stepsOffset: 1,
-    clipSample: false,
-    setAlphaToOne: false,
-  });
+  const scheduler =
+    typeof options.scheduler === 'object'
+      ? options.scheduler
+      : makeScheduler(options.scheduler ?? 'ddim', models.scheduler, {
+          // Stable Diffusion's scheduler config: leading spacing offset by one step, no clipping of
+          // latents, and the final step lands on alpha-bar_0 rather than 1.
+          timestepSpacing: 'leading',
+          stepsOffset: 1,
+          clipSample: false,
+          setAlphaToOne: false,
+        });
   scheduler.setTimesteps(numInferenceSteps);
   const generator = createGenerator(seed);
 
