@@ -26,14 +26,15 @@ def flow_reference(prompt: str = "red heart", guidance: float = 5.0, steps: int 
     ids = torch.tensor([mini_sd.time_ids(mini_sd.TARGET_SIZE)])
     latents = np.random.default_rng(seed).standard_normal((1, 4, 8, 8)).astype(np.float32)
     z = sample_flow(flow, (1, 4, 8, 8), hidden, embeds, empty, ids, guidance, steps, shift=shift, x=torch.from_numpy(latents))
-    image = frozen.decode(z / frozen.scaling_factor)
+    # The decoder's raw output, as `textToImage` returns it (`OnnxFrozen.decode` clamps; the figures clamp when drawing).
+    image = frozen.decoder.run(None, {"latent_sample": (z / frozen.scaling_factor).numpy()})[0]
     return {
         "provenance": "python -m training.flow_reference: the shipped ONNX files through onnxruntime (CPU), float32",
         "onnx_sha256": {k: sha256(WEIGHTS / f) for k, f in (("sd_flow", "sd_flow.onnx"), ("clip_text", "clip_text.onnx"),
                                                               ("vae_decoder", "emoji_vae_decoder.onnx"))},
         "prompt": prompt, "guidance_scale": guidance, "num_inference_steps": steps, "shift": shift,
         "timesteps": [s * 1000 for s in flow_sigmas(steps, shift)[:-1]],
-        "latents": latents.ravel().tolist(), "final_latents": z.numpy().ravel().tolist(), "image": image.numpy().ravel().tolist(),
+        "latents": latents.ravel().tolist(), "final_latents": z.numpy().ravel().tolist(), "image": image.ravel().tolist(),
     }
 
 

@@ -95,17 +95,23 @@ export function noiseParticles(n: number, generator: Generator): Float32Array {
   return generator.randn([n, 2]).data;
 }
 
-/** Straightness of paths: mean over particles of (end-to-end distance) / (path length); 1 is a straight line. */
-export function pathStraightness(frames: readonly Float32Array[]): number {
-  const n = frames[0].length / 2;
+/**
+ * Straightness of paths: mean over points of (end-to-end distance) / (path length); 1 is a straight
+ * line. Each frame holds the same points of `dim` coordinates each: 2 for particles in the plane, the
+ * whole length for one latent.
+ */
+export function pathStraightness(frames: readonly ArrayLike<number>[], dim = 2): number {
+  const n = frames[0].length / dim;
+  const distance = (a: ArrayLike<number>, b: ArrayLike<number>, p: number) => {
+    let sum = 0;
+    for (let d = p * dim; d < (p + 1) * dim; d++) sum += (a[d] - b[d]) ** 2;
+    return Math.sqrt(sum);
+  };
   let total = 0;
   for (let p = 0; p < n; p++) {
     let length = 0;
-    for (let f = 1; f < frames.length; f++) {
-      length += Math.hypot(frames[f][2 * p] - frames[f - 1][2 * p], frames[f][2 * p + 1] - frames[f - 1][2 * p + 1]);
-    }
-    const last = frames[frames.length - 1];
-    const chord = Math.hypot(last[2 * p] - frames[0][2 * p], last[2 * p + 1] - frames[0][2 * p + 1]);
+    for (let f = 1; f < frames.length; f++) length += distance(frames[f], frames[f - 1], p);
+    const chord = distance(frames[frames.length - 1], frames[0], p);
     total += length > 0 ? chord / length : 1;
   }
   return total / n;

@@ -4,6 +4,7 @@
  * epsilon UNet sampled with DDIM, at several step counts.
  */
 import { createGenerator, FlowMatchEulerDiscreteScheduler, randnTensor, type Tensor } from '../diffusion/index';
+import { pathStraightness } from '../diffusion/toy2d-sampling';
 import type { TrainedSchedulerConfig } from '../runtime/manifest';
 import { makeScheduler } from './schedulers';
 import { textToImage, type LoopScheduler, type TextToImageModels } from './text-to-image';
@@ -30,23 +31,6 @@ export function ddimTrailingScheduler(trained: TrainedSchedulerConfig): LoopSche
   return makeScheduler('ddim', trained, { timestepSpacing: 'trailing', clipSample: false, setAlphaToOne: false });
 }
 
-/**
- * How straight a sampling path is: the distance from its start to its end over the length of the
- * polyline through every intermediate sample (1 for a straight line, less when it bends). A path
- * of one step is straight by definition.
- */
-export function pathStraightness(samples: Tensor[]): number {
-  if (samples.length < 2) return 1;
-  const distance = (a: Tensor, b: Tensor) => {
-    let sum = 0;
-    for (let i = 0; i < a.data.length; i++) sum += (a.data[i] - b.data[i]) ** 2;
-    return Math.sqrt(sum);
-  };
-  let length = 0;
-  for (let i = 1; i < samples.length; i++) length += distance(samples[i - 1], samples[i]);
-  return length > 0 ? distance(samples[0], samples.at(-1)!) / length : 1;
-}
-
 export interface ComparedImage {
   model: ComparedModel;
   steps: number;
@@ -54,7 +38,7 @@ export interface ComparedImage {
   image: Tensor;
   /** Timesteps the UNet saw (sigma * 1000 for the flow model). */
   timesteps: number[];
-  /** `pathStraightness` of the latents from the noise to the last step. */
+  /** `pathStraightness` of the latents from the noise to the last step (1 for one step: a straight line). */
   straightness: number;
   ms: number;
 }
@@ -88,7 +72,7 @@ export async function compareFlowAndDiffusion(
   for (const steps of stepCounts) {
     for (const model of ['flow', 'diffusion'] as const) {
       throwIfAborted(signal);
-      const path: Tensor[] = [latents];
+      const path: Float32Array[] = [latents.data];
       const result = await textToImage(models[model], {
         prompt,
         guidanceScale,
@@ -96,14 +80,14 @@ export async function compareFlowAndDiffusion(
         scheduler: schedulers[model](),
         latents,
         signal,
-        onStep: (step) => path.push(step.prevSample),
+        onStep: (step) => path.push(step.prevSample.data),
       });
       const compared: ComparedImage = {
         model,
         steps,
         image: result.image,
         timesteps: result.timesteps,
-        straightness: pathStraightness(path),
+        straightness: pathStraightness(path, latents.data.length),
         ms: result.totalMs,
       };
       images.push(compared);
