@@ -83,6 +83,7 @@ export const CHEAP_RUNS: Record<
   imagen: { figure: 'imagen-thresholding', fill: [['Steps', '2']], click: ['Sample all three'] },
   // No ONNX model on this page: its run trains the in-page MLP (TensorFlow.js) for a few steps.
   'diffusion-2d': { figure: 'toy-trainer', fill: [['Training steps', '100']], click: ['Train'], onnx: false },
+  'flow-matching': { figure: 'flow-compare', click: ['Compare'] },
 };
 
 /** Runs a chapter's CHEAP_RUNS figure on an open chapter page and returns how the run ended. */

@@ -8,3 +8,9 @@ export function clampInteger(text: string, lo: number, hi: number, fallback: num
   const n = Math.floor(Number(text));
   return Number.isFinite(n) && text.trim() !== '' ? Math.max(lo, Math.min(hi, n)) : fallback;
 }
+
+/** A number in [lo, hi] from a text field; `fallback` when the field holds no number. */
+export function clampNumber(text: string, lo: number, hi: number, fallback: number): number {
+  const n = Number(text);
+  return Number.isFinite(n) && text.trim() !== '' ? Math.max(lo, Math.min(hi, n)) : fallback;
+}

@@ -6,6 +6,7 @@
 import {
   DDIMScheduler,
   DDPMScheduler,
+  FlowMatchEulerDiscreteScheduler,
   alphasCumprod,
   betaSchedule,
   createGenerator,
@@ -26,7 +27,17 @@ import {
   type GaussianMixture2D,
   type PathCoefficients,
 } from '../../lib/diffusion/toy2d';
-import { noiseParticles, type EpsilonField } from '../../lib/diffusion/toy2d-sampling';
+import {
+  couplingVelocityField,
+  eulerFlow,
+  exactVelocityField,
+  noiseParticles,
+  odeCoupling,
+  pathStraightness,
+  sampleParticles,
+  type EpsilonField,
+  type VelocityField,
+} from '../../lib/diffusion/toy2d-sampling';
 import { PLANE_EXTENT } from './plane';
 
 /** DDPM's own schedule (Ho et al. 2020): linear betas 1e-4 to 0.02 over 1,000 steps. */
@@ -141,4 +152,65 @@ export function referenceSample(gm: GaussianMixture2D, n: number): Float32Array 
     references.set(gm, s);
   }
   return s;
+}
+
+/** The sigmas diffusers' FlowMatchEulerDiscreteScheduler walks for `steps` steps and this shift (ending with 0). */
+export function flowSigmas(steps: number, shift = 1): number[] {
+  const scheduler = new FlowMatchEulerDiscreteScheduler({ shift });
+  scheduler.setTimesteps(steps);
+  return [...scheduler.sigmas];
+}
+
+/** Pairs reflow trains on, and the kernel width of its velocity estimate (plane units). */
+export const REFLOW_PAIRS = 1500;
+export const REFLOW_BANDWIDTH = 0.06;
+/** Steps of the fine Euler run that makes the pairs: close to the exact ODE. */
+const REFLOW_PAIR_STEPS = 100;
+
+const reflowFields = new WeakMap<GaussianMixture2D, Map<number, VelocityField>>();
+/**
+ * The reflowed velocity of this data (cached per data set and seed): pairs of fresh noise and where
+ * the exact flow's ODE carries it, regressed by `couplingVelocityField`. The pairs' noise is never
+ * the noise a figure then samples from.
+ */
+export function reflowField(gm: GaussianMixture2D, seed: number): VelocityField {
+  let bySeed = reflowFields.get(gm);
+  if (!bySeed) reflowFields.set(gm, (bySeed = new Map()));
+  let field = bySeed.get(seed);
+  if (!field) {
+    const fine = Array.from({ length: REFLOW_PAIR_STEPS + 1 }, (_, i) => 1 - i / REFLOW_PAIR_STEPS);
+    const pairs = odeCoupling(exactVelocityField(gm), noiseParticles(REFLOW_PAIRS, createGenerator(seed)), fine);
+    field = couplingVelocityField(pairs, REFLOW_BANDWIDTH);
+    bySeed.set(seed, field);
+  }
+  return field;
+}
+
+export interface PathsRun {
+  /** Positions per frame [N, 2], frame 0 the shared noise. */
+  frames: Float32Array[];
+  straightness: number;
+  /** Mean log p_data of where the particles ended. */
+  logP: number;
+}
+
+/** The three samplers the flow chapter's 2-D figure compares, all from `start` in `steps` steps. */
+export function comparePaths(
+  gm: GaussianMixture2D,
+  start: Float32Array,
+  steps: number,
+  shift: number,
+  reflowSeed: number,
+): Record<'ddim' | 'flow' | 'reflow', PathsRun> {
+  const summarise = (frames: Float32Array[]): PathsRun => ({
+    frames,
+    straightness: pathStraightness(frames),
+    logP: meanLogDensity(gm, frames[frames.length - 1]),
+  });
+  const sigmas = flowSigmas(steps, shift);
+  return {
+    ddim: summarise(sampleParticles(toyScheduler('ddim', steps), exactToyField(gm), start).frames),
+    flow: summarise(eulerFlow(exactVelocityField(gm), start, sigmas)),
+    reflow: summarise(eulerFlow(reflowField(gm, reflowSeed), start, sigmas)),
+  };
 }

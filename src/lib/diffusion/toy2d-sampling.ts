@@ -116,3 +116,60 @@ export function pathStraightness(frames: readonly ArrayLike<number>[], dim = 2):
   }
   return total / n;
 }
+
+/** Pairs of noise and data points, [N, 2] each, row i of one paired with row i of the other. */
+export interface Coupling {
+  noise: Float32Array;
+  data: Float32Array;
+}
+
+/**
+ * The coupling a flow's ODE makes: each noise point paired with where Euler on `field` carries it
+ * (`sigmas` from 1 to 0). These are the pairs reflow retrains on (Liu et al. 2023, section 2.2).
+ */
+export function odeCoupling(field: VelocityField, noise: Float32Array, sigmas: readonly number[]): Coupling {
+  const frames = eulerFlow(field, noise, sigmas);
+  return { noise: noise.slice(), data: frames[frames.length - 1] };
+}
+
+/**
+ * The velocity a reflowed (2-rectified) flow learns from coupled pairs (z_i, x_i), estimated by
+ * kernel regression instead of a network: the weighted mean of z_i - x_i over the pairs whose
+ * straight line passes near x at time t,
+ *   v(x, t) = sum_i K(x - x_t^i) (z_i - x_i) / sum_i K(x - x_t^i),  x_t^i = (1 - t) x_i + t z_i,
+ * with a Gaussian kernel K of width `bandwidth`. It minimises the same loss a network trained on the
+ * pairs' straight interpolations minimises, smoothed over `bandwidth`.
+ */
+export function couplingVelocityField(coupling: Coupling, bandwidth: number): VelocityField {
+  const { noise, data } = coupling;
+  const n = noise.length / 2;
+  const inv = 1 / (2 * bandwidth * bandwidth);
+  const logK = new Float64Array(n);
+  return (points, t) => {
+    const out = new Float32Array(points.length);
+    for (let p = 0; p < points.length / 2; p++) {
+      const x = points[2 * p];
+      const y = points[2 * p + 1];
+      let max = -Infinity;
+      for (let i = 0; i < n; i++) {
+        const cx = (1 - t) * data[2 * i] + t * noise[2 * i];
+        const cy = (1 - t) * data[2 * i + 1] + t * noise[2 * i + 1];
+        logK[i] = -((x - cx) ** 2 + (y - cy) ** 2) * inv;
+        if (logK[i] > max) max = logK[i];
+      }
+      // Subtracting the largest log weight keeps points far from every pair finite (nearest pair wins).
+      let total = 0;
+      let vx = 0;
+      let vy = 0;
+      for (let i = 0; i < n; i++) {
+        const k = Math.exp(logK[i] - max);
+        total += k;
+        vx += k * (noise[2 * i] - data[2 * i]);
+        vy += k * (noise[2 * i + 1] - data[2 * i + 1]);
+      }
+      out[2 * p] = vx / total;
+      out[2 * p + 1] = vy / total;
+    }
+    return out;
+  };
+}
