@@ -149,3 +149,35 @@ describe('forward-process scrubber', () => {
     await expect(figure().getByRole('alert').textContent()).resolves.toMatch(/not a picture/);
   });
 });
+
+describe('posterior figure', () => {
+  const figure = () => page.locator('ddpm-posterior');
+  const cells = async () => (await figure().locator('tbody td').allTextContents()).map(Number);
+
+  it('the readout follows the timestep slider and the schedule, with the library’s numbers', async () => {
+    const slider = figure().getByLabel('Timestep t');
+    await setRange(slider, 1);
+    const [t1, beta1, tilde1, ratio1] = await cells();
+    expect(t1).toBe(1);
+    // beta~_1 / beta_1 = (1 - abar_0) / (1 - abar_1) for DDPM's linear schedule.
+    const betas = betaSchedule('linear', 1000, 1e-4, 0.02);
+    const abar = alphasCumprod(betas);
+    expect(ratio1).toBeCloseTo((1 - abar[0]) / (1 - abar[1]), 3);
+    expect(tilde1).toBeLessThan(beta1);
+    await setRange(slider, 800);
+    const [, beta800, , ratio800, weightX0, weightXt] = await cells();
+    expect(beta800).toBeCloseTo(betas[800], 4);
+    expect(ratio800).toBeGreaterThan(0.99);
+    expect(weightXt).toBeGreaterThan(weightX0);
+    await figure()
+      .getByRole('combobox', { name: /^Schedule/ })
+      .selectOption('scaled_linear');
+    const [, betaScaled] = await cells();
+    expect(betaScaled).not.toBeCloseTo(beta800, 4);
+    await expect(
+      figure()
+        .getByRole('img', { name: /against t for the scaled_linear schedule; at t = 800/ })
+        .count(),
+    ).resolves.toBe(1);
+  });
+});

@@ -31,9 +31,11 @@ export {
   alphasCumprod,
   betaSchedule,
   betasForAlphaBar,
+  ddpmPosterior,
   rescaleZeroTerminalSnr,
   snr,
   type AlphaTransformType,
+  type DDPMPosterior,
   type BetaScheduleName,
 } from './schedules';
 export { classifierFreeGuidance, dynamicThreshold, rescaleNoiseCfg } from './guidance';

@@ -106,3 +106,36 @@ export function rescaleZeroTerminalSnr(betas: ArrayLike<number>): Float32Array {
   // Undo the cumulative product: alpha_t = alpha_bar_t / alpha_bar_{t-1}, alpha_0 = alpha_bar_0.
   return alphaBar.map((a, t) => 1 - (t === 0 ? a : f32(a / alphaBar[t - 1])));
 }
+
+/**
+ * DDPM's forward-process posterior q(x_{t-1} | x_t, x_0) = N(c0_t x_0 + ct_t x_t, betaTilde_t I)
+ * for every training timestep (Ho et al. 2020, eqs. 6-7), with x_{-1} read as x_0 (alpha-bar 1):
+ *   c0_t = sqrt(abar_{t-1}) beta_t / (1 - abar_t),  ct_t = sqrt(alpha_t) (1 - abar_{t-1}) / (1 - abar_t),
+ *   betaTilde_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t.
+ * Float64 throughout: a readout and a plot, not a sampler (DDPMScheduler keeps diffusers' float32).
+ */
+export interface DDPMPosterior {
+  /** beta~_t: the posterior variance ("fixed_small"), 0 at t = 0. */
+  variance: Float64Array;
+  /** Coefficient of x_0 in the posterior mean. */
+  meanCoefX0: Float64Array;
+  /** Coefficient of x_t in the posterior mean. */
+  meanCoefXt: Float64Array;
+}
+
+export function ddpmPosterior(betas: ArrayLike<number>): DDPMPosterior {
+  const n = betas.length;
+  const variance = new Float64Array(n);
+  const meanCoefX0 = new Float64Array(n);
+  const meanCoefXt = new Float64Array(n);
+  let abarPrev = 1;
+  for (let t = 0; t < n; t++) {
+    const beta = betas[t];
+    const abar = abarPrev * (1 - beta);
+    variance[t] = ((1 - abarPrev) / (1 - abar)) * beta;
+    meanCoefX0[t] = (Math.sqrt(abarPrev) * beta) / (1 - abar);
+    meanCoefXt[t] = (Math.sqrt(1 - beta) * (1 - abarPrev)) / (1 - abar);
+    abarPrev = abar;
+  }
+  return { variance, meanCoefX0, meanCoefXt };
+}
