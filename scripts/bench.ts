@@ -207,6 +207,12 @@ async function benchChapterFigures(browser: Awaited<ReturnType<typeof launchChro
     ['dall-e-2', 'unclip-prior', 'Generate', 'prior (25) + decoder (25, 2 pictures) + decode'],
     ['dall-e-2', 'unclip-variations', 'Make variations', '4 variations, 25 steps'],
     ['imagen', 'imagen-thresholding', 'Sample all three', '3 thresholding modes at w = 15, 25 steps'],
+    [
+      'flow-matching',
+      'flow-compare',
+      'Compare',
+      'flow and diffusion at 1, 2, 4, 8, 25 steps with guidance + 10 decodes',
+    ],
   ];
   const rows: (string | number)[][] = [];
   let page: Page | null = null;
