@@ -21,6 +21,8 @@ afterAll(async () => {
 
 /** The 2-D figure's readout table, as a reader sees it: method -> [straightness, mean log p]. */
 async function readout(figure: Locator): Promise<Record<string, number[]>> {
+  // Reflow's column fills in a moment after the others.
+  await page.waitForSelector('toy-flow[data-ready="true"]');
   const rows: Record<string, number[]> = {};
   for (const method of ['ddim', 'flow', 'reflow']) {
     const cells = await figure.locator(`tr[data-method="${method}"] td`).allTextContents();
