@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createGenerator } from '../../src/lib/diffusion/index';
-import { TOY_DATASETS, logDensity } from '../../src/lib/diffusion/toy2d';
+import { TOY_DATASETS } from '../../src/lib/diffusion/toy2d';
+import { meanLogDensity } from '../../src/components/toy2d-shared/model';
 import {
   couplingVelocityField,
   eulerFlow,
@@ -17,11 +18,6 @@ import {
 } from '../../src/lib/diffusion/toy2d-sampling';
 
 const fine = Array.from({ length: 101 }, (_, i) => 1 - i / 100);
-const meanLogP = (gm: (typeof TOY_DATASETS)[number]['mixture'], pts: Float32Array) => {
-  let s = 0;
-  for (let i = 0; i < pts.length; i += 2) s += logDensity(gm, pts[i], pts[i + 1]);
-  return s / (pts.length / 2);
-};
 
 describe('couplingVelocityField', () => {
   it('with one pair is that pair’s straight-line velocity everywhere', () => {
@@ -49,9 +45,9 @@ describe('couplingVelocityField', () => {
     const reflowed = couplingVelocityField(coupling, 0.12);
     const fresh = noiseParticles(300, createGenerator(12));
     const oneStep = (field: typeof exact) => eulerFlow(field, fresh, [1, 0])[1];
-    const target = meanLogP(gm, eulerFlow(exact, fresh, fine)[fine.length - 1]);
-    const before = meanLogP(gm, oneStep(exact));
-    const after = meanLogP(gm, oneStep(reflowed));
+    const target = meanLogDensity(gm, eulerFlow(exact, fresh, fine)[fine.length - 1]);
+    const before = meanLogDensity(gm, oneStep(exact));
+    const after = meanLogDensity(gm, oneStep(reflowed));
     expect(after).toBeGreaterThan(before + 1);
     expect(after).toBeGreaterThan(target - 1.5);
     // And its paths are straighter than the exact flow's own (at 25 steps).

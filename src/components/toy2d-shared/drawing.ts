@@ -59,3 +59,28 @@ export function bindDrawing(canvas: HTMLCanvasElement, active: () => boolean, on
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);
 }
+
+/**
+ * Wires a 2-D figure to the drawing: strokes on each of its `canvas[data-plane]` while `active()`
+ * (`onStroke` as points arrive), `onChange` when a stroke ends or the drawing is cleared while
+ * `active()`, and its Clear button. Returns `show(drawn)`, which reveals Clear and the drawing
+ * cursor when "Your drawing" is the data.
+ */
+export function bindFigureDrawing(
+  figure: HTMLElement,
+  active: () => boolean,
+  onStroke: () => void,
+  onChange: () => void,
+): (drawn: boolean) => void {
+  const canvases = [...figure.querySelectorAll<HTMLCanvasElement>('canvas[data-plane]')];
+  const clear = figure.querySelector<HTMLButtonElement>('button[name="clear"]')!;
+  for (const canvas of canvases) bindDrawing(canvas, active, onStroke);
+  onDrawingChange(() => {
+    if (active()) onChange();
+  });
+  clear.addEventListener('click', () => clearDrawing());
+  return (drawn) => {
+    clear.hidden = !drawn;
+    for (const c of canvases) c.classList.toggle('drawing', drawn);
+  };
+}
