@@ -1,7 +1,8 @@
 /** Shared plumbing for the browser tests: one Chromium per test file, pages that record errors. */
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { expect } from 'vitest';
 import { inject } from 'vitest';
 import { launchChromium } from './chromium';
 
@@ -111,5 +112,31 @@ export const figureResult = (page: Page, selector: string) =>
     const r = (document.querySelector(s) as any).result;
     return JSON.parse(JSON.stringify(r, (_k, v) => (v instanceof Float32Array ? Array.from(v) : v)));
   }, selector);
+
+/**
+ * The figure kit's shared controls on a figure that has just run: Download saves a PNG of the
+ * generated pictures; Play (where the figure records steps) replays them from the first to the last.
+ */
+export async function checkDownloadAndPlay(page: Page, figure: Locator): Promise<void> {
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    figure.getByRole('button', { name: 'Download' }).click(),
+  ]);
+  const stream = await download.createReadStream();
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  const png = Buffer.concat(chunks);
+  expect(download.suggestedFilename()).toMatch(/\.png$/);
+  expect(png.subarray(1, 4).toString()).toBe('PNG');
+  // Pictures are enlarged (nearest neighbour) to at least 256 px tall.
+  expect(png.readUInt32BE(20)).toBeGreaterThanOrEqual(256);
+  const step = figure.locator('input[name="step"]');
+  if ((await step.count()) === 0) return;
+  const last = await step.getAttribute('max');
+  await step.fill('0');
+  await figure.getByRole('button', { name: /^Play/ }).click();
+  await expect.poll(() => step.inputValue(), { timeout: 10_000 }).toBe(last);
+  expect(await figure.getByRole('button', { name: /^Play/ }).getAttribute('aria-pressed')).toBe('false');
+}
 
 export { launchChromium, type Browser };

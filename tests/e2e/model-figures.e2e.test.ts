@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { readFileSync } from 'node:fs';
-import { figureResult, launchChromium, openPage, type Browser } from './browser';
+import { checkDownloadAndPlay, figureResult, launchChromium, openPage, type Browser } from './browser';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -51,6 +51,19 @@ describe('DDPM chapter', () => {
     expect(await figure.locator('.step-readout').textContent()).toMatch(/^1 of 6, t = \d+/);
     expect(differs(await pixels(figure.locator('[data-panel="sample"]')), late)).toBe(true);
     expect(await figure.locator('.status-line').textContent()).toMatch(/6 steps in \d+\.\d+ s .* WebAssembly/);
+    await checkDownloadAndPlay(page, figure);
+  });
+
+  it('an unconditional digit has nothing to guide: the slider is off and the noise is not called guided', async () => {
+    const figure = page.locator('mnist-sampler');
+    const guidance = figure.getByLabel('Guidance scale');
+    expect(await guidance.isEnabled()).toBe(true);
+    await figure.getByRole('combobox', { name: /^Digit/ }).selectOption('none');
+    expect(await guidance.isDisabled()).toBe(true);
+    expect(await figure.getByText('nothing to guide towards').isVisible()).toBe(true);
+    expect(await figure.locator('.noise-caption').textContent()).not.toContain('guided');
+    await figure.getByRole('combobox', { name: /^Digit/ }).selectOption('4');
+    expect(await figure.locator('.noise-caption').textContent()).toContain('(guided)');
   });
 
   it('Stop cancels a long run, leaves no spinner, and what ran can be replayed', async () => {

@@ -22,7 +22,7 @@ import {
 } from '../diffusion/index';
 import { resizeBilinear } from '../image/resize';
 import type { TrainedSchedulerConfig } from '../runtime/manifest';
-import { int64, isKept, type ModelRunner } from '../runtime/types';
+import { int64, hostOutput, type ModelRunner } from '../runtime/types';
 import type { Encoding, WordTokenizer } from './tokenizer';
 import { nextTask, throwIfAborted, type StepCallback, type StepRecord } from './trajectory';
 
@@ -177,12 +177,6 @@ export interface SuperResResult {
   noiseLevels: number[];
   timesteps: number[];
   totalMs: number;
-}
-
-function hostOutput(outputs: Record<string, unknown>, name: string, model: string): Tensor {
-  const value = outputs[name] as Tensor | undefined;
-  if (!value || isKept(value as never)) throw new Error(`the ${model} returned no ${name}`);
-  return value;
 }
 
 /** Each batch element of `t` (dim 0) repeated `times` times in a row: [a] -> [a, a, a]. */

@@ -16,7 +16,7 @@ import {
   type Tensor,
 } from '../diffusion/index';
 import type { TrainedSchedulerConfig } from '../runtime/manifest';
-import { int64, isKept, type ModelRunner } from '../runtime/types';
+import { int64, hostOutput, type ModelRunner } from '../runtime/types';
 import { makeScheduler } from './schedulers';
 import { nextTask, throwIfAborted, type StepRecord } from './trajectory';
 import { decode } from './vae';
@@ -54,12 +54,6 @@ export interface DitResult {
   /** Denoising loop only. */
   totalMs: number;
   decodeMs: number;
-}
-
-function output(outputs: Record<string, unknown>, name: string): Tensor {
-  const value = outputs[name] as Tensor | undefined;
-  if (!value || isKept(value as never)) throw new Error(`the DiT returned no ${name}`);
-  return value;
 }
 
 /** DDIM with SD's scheduler config (leading spacing, offset 1, no clipping, alpha-bar_0 at the end). */
@@ -103,7 +97,7 @@ export async function sampleDit(
       },
       { signal },
     );
-    const out = output(outputs, 'out_sample'); // [B, C, H, W]
+    const out = hostOutput(outputs, 'out_sample', 'DiT'); // [B, C, H, W]
     const noisePred = guided ? classifierFreeGuidance(sliceBatch(out, 0), sliceBatch(out, 1), guidanceScale) : out;
     const { prevSample, predOriginalSample } = scheduler.step(noisePred, timestep, sample, { generator });
     onStep?.({
@@ -113,8 +107,8 @@ export async function sampleDit(
       noisePred,
       predOriginalSample,
       prevSample,
-      attentionProbs: sliceBatch(output(outputs, 'attention_probs'), cond), // [1, depth, heads, T, T]
-      adalnGates: sliceBatch(output(outputs, 'adaln_gates'), cond), // [1, depth, 2]
+      attentionProbs: sliceBatch(hostOutput(outputs, 'attention_probs', 'DiT'), cond), // [1, depth, heads, T, T]
+      adalnGates: sliceBatch(hostOutput(outputs, 'adaln_gates', 'DiT'), cond), // [1, depth, 2]
       ms: performance.now() - stepStart,
     });
     sample = prevSample;
@@ -152,7 +146,7 @@ export async function ditGates(
     },
     { signal },
   );
-  const gates = output(outputs, 'adaln_gates'); // [1, depth, 2]
+  const gates = hostOutput(outputs, 'adaln_gates', 'DiT'); // [1, depth, 2]
   const depth = gates.shape[1];
   return {
     attention: Array.from({ length: depth }, (_, i) => gates.data[2 * i]),

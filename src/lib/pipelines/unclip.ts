@@ -20,7 +20,7 @@ import {
   type Tensor,
 } from '../diffusion/index';
 import type { TrainedSchedulerConfig } from '../runtime/manifest';
-import { isKept, type ModelRunner } from '../runtime/types';
+import { hostOutput, type ModelRunner } from '../runtime/types';
 import { makeScheduler } from './schedulers';
 import type { Encoding, WordTokenizer } from './tokenizer';
 import { nextTask, throwIfAborted, type StepCallback } from './trajectory';
@@ -49,12 +49,6 @@ export interface StageOptions {
   /** Defaults to the manifest's recommended steps. */
   numInferenceSteps?: number;
   signal?: AbortSignal;
-}
-
-function hostOutput(outputs: Record<string, unknown>, name: string, model: string): Tensor {
-  const value = outputs[name] as Tensor | undefined;
-  if (!value || isKept(value as never)) throw new Error(`the ${model} returned no ${name}`);
-  return value;
 }
 
 /** DDIM as the manifest recommends (diffusers' `DDIMScheduler.from_config(config, **recommended)`). */

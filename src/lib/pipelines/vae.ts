@@ -3,7 +3,7 @@
  * mean and log-variance of its latent distribution, optionally sample from it, decode back.
  */
 import { createGenerator, randnTensor, type Tensor } from '../diffusion/index';
-import { isKept, type ModelRunner } from '../runtime/types';
+import { hostOutput, type ModelRunner } from '../runtime/types';
 
 export interface VaeRoundTrip {
   /** Mean of q(z | x), [1, 4, 8, 8]. */
@@ -27,19 +27,16 @@ export interface VaeOptions {
   signal?: AbortSignal;
 }
 
-function hostOutput(outputs: Record<string, unknown>, name: string): Tensor {
-  const value = outputs[name] as Tensor | undefined;
-  if (!value || isKept(value as never)) throw new Error(`the model returned no ${name}`);
-  return value;
-}
-
 export async function encode(encoder: ModelRunner, image: Tensor, signal?: AbortSignal) {
   const outputs = await encoder.run({ sample: image }, { signal });
-  return { latentMean: hostOutput(outputs, 'latent_mean'), latentLogvar: hostOutput(outputs, 'latent_logvar') };
+  return {
+    latentMean: hostOutput(outputs, 'latent_mean', 'VAE encoder'),
+    latentLogvar: hostOutput(outputs, 'latent_logvar', 'VAE encoder'),
+  };
 }
 
 export async function decode(decoder: ModelRunner, latent: Tensor, signal?: AbortSignal): Promise<Tensor> {
-  return hostOutput(await decoder.run({ latent_sample: latent }, { signal }), 'sample');
+  return hostOutput(await decoder.run({ latent_sample: latent }, { signal }), 'sample', 'VAE decoder');
 }
 
 /** z = mean + exp(logvar / 2) * eps: the reparameterised sample (Kingma & Welling 2014). */

@@ -42,3 +42,10 @@ export function isKept(value: Tensor | KeptTensor | Feed): value is KeptTensor {
 export function int64(values: ArrayLike<number>, shape: number[] = [values.length]): Int64Tensor {
   return { data: BigInt64Array.from(Array.from(values, (v) => BigInt(v))), shape };
 }
+
+/** Output `name` of a run, on the host; a missing output (or one left on the GPU) is a broken model file. */
+export function hostOutput(outputs: Record<string, Tensor | KeptTensor>, name: string, model = 'model'): Tensor {
+  const value = outputs[name];
+  if (!value || isKept(value)) throw new Error(`the ${model} returned no ${name}`);
+  return value;
+}

@@ -1,0 +1,30 @@
+/** Saving a figure's generated pictures: one PNG, pictures side by side, enlarged without blurring. */
+
+/** Each picture is drawn at least this many pixels tall (nearest neighbour, so a 32 px emoji stays crisp). */
+const MIN_HEIGHT = 256;
+const GAP = 8;
+
+/** Tiles `canvases` left to right on a transparent strip and hands the PNG to the browser as `filename`. */
+export async function downloadCanvases(canvases: readonly HTMLCanvasElement[], filename: string): Promise<void> {
+  if (canvases.length === 0) return;
+  const height = Math.max(...canvases.map((c) => c.height));
+  const zoom = Math.max(1, Math.ceil(MIN_HEIGHT / height));
+  const widths = canvases.map((c) => Math.round((c.width * height * zoom) / c.height));
+  const strip = document.createElement('canvas');
+  strip.width = widths.reduce((a, b) => a + b, 0) + GAP * (canvases.length - 1);
+  strip.height = height * zoom;
+  const ctx = strip.getContext('2d')!;
+  ctx.imageSmoothingEnabled = false;
+  let x = 0;
+  canvases.forEach((c, i) => {
+    ctx.drawImage(c, x, 0, widths[i], strip.height);
+    x += widths[i] + GAP;
+  });
+  const blob = await new Promise<Blob | null>((resolve) => strip.toBlob(resolve, 'image/png'));
+  if (!blob) return;
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(blob);
+  link.download = filename;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 0);
+}
