@@ -15,6 +15,7 @@ import type { Page } from 'playwright-core';
 import { launchChromium } from '../tests/e2e/chromium';
 import { freePort } from '../tests/helpers/net';
 import { CHAPTER_MODEL_BUDGET, chapterModelBytes, readChapterModels } from '../src/lib/site/chapter-models';
+import { median } from '../src/lib/pipelines/step-cost';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const WEBGPU_STEPS = Number(process.env.BENCH_WEBGPU_STEPS ?? 5);
@@ -28,7 +29,6 @@ const quietPage = async (browser: Awaited<ReturnType<typeof launchChromium>>) =>
   return page;
 };
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(2)} MB`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 function table(headers: string[], rows: (string | number)[][]) {
   const cells = [headers, ...rows.map((r) => r.map(String))];

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import torch, onnx, onnxruntime, pytest' 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import torch, onnx, onnxruntime, pytest' 2>/dev/null || [ ! -x .venv/bin/ruff ]; then
   echo "[setup-python] creating .venv from training/requirements.txt"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --retries 0 -r training/requirements.txt

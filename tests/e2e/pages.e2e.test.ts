@@ -26,6 +26,20 @@ describe('every page', () => {
       expect(errors).toEqual([]);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow).toBeLessThanOrEqual(0);
+      // Prose that MDX split or glued: a paragraph that stops at a comma (unless a display equation
+      // continues it) or a ")" run into the next word, as "(10 minutes on a GPU)still" was.
+      const broken = await page.evaluate(() =>
+        [...document.querySelectorAll('main p')].flatMap((p) => {
+          const copy = p.cloneNode(true) as HTMLElement;
+          copy.querySelectorAll('.katex').forEach((k) => k.replaceWith('x'));
+          const text = copy.textContent!.trim();
+          const next = p.nextElementSibling;
+          const continued = next?.querySelector('.katex-display') || next?.classList.contains('katex-display');
+          const split = text.endsWith(',') && !continued;
+          return split || /\)[a-z]/.test(text) ? [text.slice(-80)] : [];
+        }),
+      );
+      expect(broken).toEqual([]);
       await page.close();
     });
   }
@@ -39,6 +53,12 @@ describe('site structure', () => {
       .filter({ has: page.getByRole('link', { name: /DDPM/ }) })
       .getByRole('link');
     expect(await links.count()).toBeGreaterThan(0);
+    // What the introduction says exists is the list itself: its count and every chapter's short name.
+    const titles = await page.locator('.chapter-list .title').allTextContents();
+    const intro = (await page.locator('.hero').textContent())!.replace(/\s+/g, ' ');
+    expect(intro).toContain(`All ${titles.length} chapters are below`);
+    for (const title of titles) expect(intro).toContain(title.split(':')[0].trim());
+    expect(intro).not.toMatch(/come next/);
     await links.first().click();
     await page.waitForURL(/\/chapters\//);
     await expect(

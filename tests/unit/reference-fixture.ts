@@ -8,7 +8,6 @@ export interface RefArray {
   dtype: string;
   values: number[];
 }
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the fixture is untyped JSON
 export type Json = Record<string, any>;
 
 /** A fixture file of tests/fixtures, parsed. */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createGenerator } from '../../src/lib/diffusion/index';
-import { costRow, measureStepCost, medianOf, unetStepFeeds } from '../../src/lib/pipelines/step-cost';
+import { costRow, measureStepCost, median, unetStepFeeds } from '../../src/lib/pipelines/step-cost';
 import type { TensorSpec } from '../../src/lib/runtime/manifest';
 import type { ModelRunner } from '../../src/lib/runtime/types';
 import { nodeRunner } from '../helpers/node-runner';
@@ -92,7 +92,9 @@ describe('costRow', () => {
     expect(row.stepFlops).toBe(1e8);
     expect(row.sampleMs).toBe(250);
     expect(row.gflopsPerSecond).toBeCloseTo(10, 10);
-    expect(medianOf([3, 1, 2, 10])).toBe(2.5);
+    expect(median([3, 1, 2, 10])).toBe(2.5);
+    expect(median([5, 1, 3])).toBe(3);
+    expect(median([])).toBeNaN();
   });
 });
 

@@ -19,10 +19,5 @@ export function paintTensor(canvas: HTMLCanvasElement, tensor: Tensor) {
   paintRgba(canvas, tensorToRgba(tensor), width, height);
 }
 
-/** Median of some timings, the figure we report per step (robust to the first, warm-up step). */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
+/** The figures report per-step timings as a median (robust to the first, warm-up step); one definition. */
+export { median } from '../../lib/pipelines/step-cost';

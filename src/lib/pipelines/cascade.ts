@@ -276,7 +276,9 @@ export async function sampleBase(models: Pick<CascadeModels, 'base'>, options: B
       );
       noisePred = concatBatch(guided); // [N, 3, 16, 16]
     }
-    let { prevSample, predOriginalSample } = stepEach(schedulers, noisePred, timestep, sample);
+    const stepped = stepEach(schedulers, noisePred, timestep, sample);
+    const { predOriginalSample } = stepped;
+    let { prevSample } = stepped;
     if (inpaint) {
       const next = timesteps[index + 1];
       const alphaProd = next === undefined ? schedulers[0].finalAlphaCumprod : alphas[next];

@@ -64,7 +64,8 @@ export interface StepCostOptions {
   order?: 'interleaved' | 'consecutive';
 }
 
-export function medianOf(values: readonly number[]): number {
+/** The median (the mean of the middle two for an even count): the figure every timing in the site reports. */
+export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
@@ -123,7 +124,7 @@ export async function measureStepCost(
     }
   }
   return Object.fromEntries(
-    names.map((n) => [n, { runsMs: timed[n], warmupMs: warm[n] ?? NaN, medianMs: medianOf(timed[n]) }]),
+    names.map((n) => [n, { runsMs: timed[n], warmupMs: warm[n] ?? NaN, medianMs: median(timed[n]) }]),
   );
 }
 

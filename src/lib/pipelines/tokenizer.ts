@@ -47,7 +47,7 @@ export function ignoredText(text: string): string[] {
         .replace(/[\u0300-\u036f]/g, '')
         .split(/[a-z0-9]+/i),
     )
-    .filter((rest) => /[^\x00-\x7f]/.test(rest))
+    .filter((rest) => /[\u0080-\uffff]/.test(rest))
     .map((rest) => rest.normalize('NFC'));
 }
 

@@ -6,6 +6,8 @@
 import type { Manifest } from '../runtime/manifest';
 import { readManifest } from './models';
 
+// Metrics are free-form JSON that each training recipe defines; these modules read them defensively.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped manifest JSON, read with optional chaining
 type Loose = Record<string, any>;
 const number = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
@@ -71,14 +73,14 @@ export function cascadeFacts(manifest: Manifest = readManifest()): CascadeFacts 
     textEncoder: {
       parameters: number(clip?.parameters),
       bytes: number(clip?.bytes),
-      contextLength: number(clip?.tokenizer?.context_length),
+      contextLength: manifest.models.clip_text?.tokenizer?.context_length,
       width: number(base?.config?.cross_attention_dim),
     },
     base: {
       parameters: number(base?.parameters),
       bytes: number(base?.bytes),
       size: number(base?.config?.sample_size),
-      guidanceScale: number(base?.recommended_sampling?.guidance_scale),
+      guidanceScale: manifest.models.cascade_base?.recommended_sampling?.guidance_scale,
       heldOut: {
         static_clipping: byPrefix(held?.static_clipping, 'guidance_', retrieval),
         dynamic_thresholding: byPrefix(held?.dynamic_thresholding, 'guidance_', retrieval),
@@ -92,7 +94,7 @@ export function cascadeFacts(manifest: Manifest = readManifest()): CascadeFacts 
       ? {
           parameters: number(sr.parameters),
           bytes: number(sr.bytes),
-          noiseLevel: number(sr.recommended_sampling?.noise_level),
+          noiseLevel: manifest.models.cascade_sr?.recommended_sampling?.noise_level,
           psnr: {
             bicubic: number(srMetrics?.bicubic?.psnr),
             bilinear: number(srMetrics?.bilinear?.psnr),

@@ -51,6 +51,8 @@ export interface TrainingFacts {
   hardware: string;
 }
 
+// Metrics are free-form JSON that each training recipe defines; these modules read them defensively.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped manifest JSON, read with optional chaining
 type Loose = Record<string, any>;
 
 /** Judge agreement per guidance scale from a metrics block ({ guidance_2: { judge_agreement } }). */
@@ -83,8 +85,8 @@ export function ditFacts(manifest: Manifest = readManifest()): DitFacts {
     categoryNames: Array.isArray(entry?.category_names) ? entry.category_names : [],
     nullClassLabel: typeof entry?.null_class_label === 'number' ? entry.null_class_label : undefined,
     paperConfigs: Array.isArray(entry?.paper_configs) ? entry.paper_configs : [],
-    recommendedGuidance: entry?.recommended_sampling?.guidance_scale,
-    recommendedSteps: entry?.recommended_sampling?.steps,
+    recommendedGuidance: manifest.models.dit?.recommended_sampling?.guidance_scale,
+    recommendedSteps: manifest.models.dit?.recommended_sampling?.steps,
     judgeAgreement: agreement(entry?.metrics),
     judgeOnTraining: entry?.metrics?.judge_on_training_images?.accuracy,
     training: trainingFacts(entry?.training),

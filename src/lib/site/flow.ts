@@ -33,6 +33,8 @@ export interface FlowFacts {
   protocol?: string;
 }
 
+// Metrics are free-form JSON that each training recipe defines; these modules read them defensively.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped manifest JSON, read with optional chaining
 type Loose = Record<string, any>;
 
 function training(entry: Loose | undefined): Training {

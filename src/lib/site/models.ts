@@ -1,12 +1,14 @@
 /** Build-time view of public/weights/manifest.json for the Models page. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Manifest, ModelEntry } from '../runtime/manifest';
+import { parseManifest, type Manifest, type ModelEntry } from '../runtime/manifest';
 
+/** The shipped manifest, checked as the browser checks it: a malformed one fails the build, not a reader's figure. */
 export function readManifest(): Manifest {
-  return JSON.parse(readFileSync(join(process.cwd(), 'public', 'weights', 'manifest.json'), 'utf8'));
+  return parseManifest(JSON.parse(readFileSync(join(process.cwd(), 'public', 'weights', 'manifest.json'), 'utf8')));
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped manifest JSON, read with optional chaining
 type Metrics = Record<string, any>;
 
 const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(1)}%` : '—');
@@ -59,22 +61,14 @@ export function headlineMetric(id: string, entry: ModelEntry): string {
   return '—';
 }
 
-export function trainingSummary(entry: ModelEntry): string {
-  const t = (entry.training ?? {}) as Metrics;
-  if (typeof t.steps !== 'number') return '—';
-  const minutes = typeof t.wall_time_s === 'number' ? `${(t.wall_time_s / 60).toFixed(0)} min` : '';
-  const device = t.device === 'cuda' ? 'GPU' : `${t.hardware?.threads ?? '?'}-thread CPU`;
-  return `${t.steps.toLocaleString('en')} steps, ${minutes} on a ${device}`;
-}
-
 /** The VAE's latent scale factor as the manifest records it, for prose that quotes it. */
 export function vaeScalingFactor(): number | null {
   const value = readManifest().models.vae_decoder?.scaling_factor;
   return typeof value === 'number' ? value : null;
 }
 
-/** The sampler settings a model's recipe recommends (manifest `recommended_sampling`), as figures' defaults. */
-export interface RecommendedSampling {
+/** The sampler settings a model's recipe recommends (manifest `recommended_sampling`), under the figures' names. */
+export interface SamplingDefaults {
   steps: number;
   guidanceScale: number;
   /** The upsampler's noise-augmentation level, where the recipe sets one. */
@@ -82,13 +76,14 @@ export interface RecommendedSampling {
 }
 
 /** A figure's defaults come from the recipe that trained its model; a model without them fails the build. */
-export function recommendedSampling(id: string, manifest: Manifest = readManifest()): RecommendedSampling {
-  const rec = manifest.models[id]?.recommended_sampling as
-    { steps?: number; guidance_scale?: number; noise_level?: number } | undefined;
-  if (typeof rec?.steps !== 'number') throw new Error(`manifest.json: ${id} has no recommended_sampling.steps`);
+export function recommendedSampling(id: string, manifest: Manifest = readManifest()): SamplingDefaults {
+  const entry = manifest.models[id];
+  if (!entry) throw new Error(`manifest.json has no model ${id}`);
+  const rec = entry.recommended_sampling;
+  if (!rec) throw new Error(`manifest.json: ${id} has no recommended_sampling`);
   return {
     steps: rec.steps,
-    guidanceScale: rec.guidance_scale ?? 1,
-    ...(typeof rec.noise_level === 'number' ? { noiseLevel: rec.noise_level } : {}),
+    guidanceScale: rec.guidance_scale,
+    ...(rec.noise_level !== undefined ? { noiseLevel: rec.noise_level } : {}),
   };
 }
