@@ -115,3 +115,35 @@ describe('Runtime', () => {
     expect(log.order).toEqual(['start next', 'end next']);
   });
 });
+
+describe('Runtime.loadJson (tokenizers and other companion files)', () => {
+  const json = new TextEncoder().encode(JSON.stringify({ vocab: { a: 1 } }));
+  const depsFor = (body: Uint8Array, counter: { n: number }): RuntimeDeps => ({
+    openCache: async () => null,
+    fetchImpl: async () => (counter.n++, new Response(body)),
+    createSession: async () => {
+      throw new Error('no session wanted');
+    },
+  });
+
+  it('downloads once, checks the hash and parses', async () => {
+    const counter = { n: 0 };
+    const runtime = new Runtime('wasm', '/weights/', depsFor(json, counter));
+    const file = { file: 'tok.json', bytes: json.length, sha256: await sha256Hex(json) };
+    const [a, b] = await Promise.all([runtime.loadJson(file), runtime.loadJson(file)]);
+    expect(a).toEqual({ vocab: { a: 1 } });
+    expect(b).toBe(a);
+    expect(counter.n).toBe(1);
+  });
+
+  it('refuses a file whose bytes do not match the manifest, and retries afresh', async () => {
+    const counter = { n: 0 };
+    const damaged = json.slice();
+    damaged[3] ^= 1;
+    const runtime = new Runtime('wasm', '/weights/', depsFor(damaged, counter));
+    const file = { file: 'tok.json', bytes: json.length, sha256: await sha256Hex(json) };
+    await expect(runtime.loadJson(file)).rejects.toMatchObject({ kind: 'corrupt' });
+    await expect(runtime.loadJson(file)).rejects.toBeTruthy();
+    expect(counter.n).toBe(2);
+  });
+});

@@ -5,7 +5,6 @@
 import type { TextToImageModels } from '../../lib/pipelines/text-to-image';
 import { WordTokenizer, type TokenizerConfig } from '../../lib/pipelines/tokenizer';
 import { getRuntime, type TrainedSchedulerConfig } from '../../lib/runtime/index';
-import { fetchWeights, openWeightCache } from '../../lib/runtime/weights';
 import type { LoadedModels } from '../shared/model-status';
 
 /** Text encoder, denoiser, decoder: StableDiffusionPipeline's text_encoder, unet and vae (decoder half). */
@@ -18,13 +17,9 @@ export function loadTokenizer(): Promise<WordTokenizer> {
   tokenizer ??= (async () => {
     const { runtime } = await getRuntime();
     const entry = await runtime.entry('clip_text');
-    const file = entry.tokenizer as { file: string; bytes: number; sha256: string } | undefined;
+    const file = entry.tokenizer;
     if (!file) throw new Error('the manifest names no tokenizer for clip_text');
-    const bytes = await fetchWeights(
-      { url: `${runtime.weightsBase}${file.file}`, bytes: file.bytes, sha256: file.sha256 },
-      { cache: await openWeightCache() },
-    );
-    return new WordTokenizer(JSON.parse(new TextDecoder().decode(bytes)) as TokenizerConfig);
+    return new WordTokenizer(await runtime.loadJson<TokenizerConfig>(file));
   })().catch((error) => {
     tokenizer = null;
     throw error;

@@ -12,7 +12,8 @@ import { fetchWeights, openWeightCache, type LoadProgress, type WeightSource } f
 export type { ProviderName } from './engine';
 export { RuntimeError, toRuntimeError } from './errors';
 export type { RuntimeErrorKind } from './errors';
-export type { Manifest, ModelEntry, TrainedSchedulerConfig } from './manifest';
+export type { Manifest, ModelEntry, RecommendedSampling, TokenizerFile, TrainedSchedulerConfig } from './manifest';
+export { recommendedSamplingOf } from './manifest';
 export type { LoadProgress } from './weights';
 export * from './types';
 
@@ -75,6 +76,7 @@ const browserDeps: RuntimeDeps = {
 
 export class Runtime {
   private manifestPromise: Promise<Manifest> | null = null;
+  private files = new Map<string, Promise<unknown>>();
   private sessions = new Map<string, Promise<EngineSession>>();
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -109,6 +111,28 @@ export class Runtime {
   /** Where a model's weights come from and what they must hash to; also names their cache entry. */
   weightSource(entry: ModelEntry): WeightSource {
     return { url: `${this.weightsBase}${entry.file}`, bytes: entry.bytes, sha256: entry.sha256 };
+  }
+
+  /**
+   * A model's companion file (a tokenizer, `entry.tokenizer`), downloaded or read from the cache and
+   * checked against the manifest's size and sha256 like the weights. Parsed once per page.
+   */
+  loadJson<T>(file: { file: string; bytes: number; sha256: string }): Promise<T> {
+    let parsed = this.files.get(file.sha256) as Promise<T> | undefined;
+    if (!parsed) {
+      parsed = (async () => {
+        const bytes = await fetchWeights(
+          { url: `${this.weightsBase}${file.file}`, bytes: file.bytes, sha256: file.sha256 },
+          { cache: await this.deps.openCache(), fetchImpl: this.deps.fetchImpl },
+        );
+        return JSON.parse(new TextDecoder().decode(bytes)) as T;
+      })().catch((error) => {
+        this.files.delete(file.sha256);
+        throw toRuntimeError(error);
+      });
+      this.files.set(file.sha256, parsed);
+    }
+    return parsed;
   }
 
   /** Downloads (or reads from cache), verifies and opens a model; later calls reuse the session. */
