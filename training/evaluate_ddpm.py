@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -55,7 +55,7 @@ def evaluate(
     seed: int = 0,
 ) -> dict:
     """Class accuracy (judge argmax == requested digit) and MNIST-FID (judge features vs the test split)."""
-    samples = samples or {g: 1000 for g in guidance_scales}
+    samples = samples or dict.fromkeys(guidance_scales, 1000)
     _, ref_feats = classify(judge, test_images)
     ref = ref_feats.double().numpy()
     results: dict[str, dict] = {}

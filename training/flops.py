@@ -44,7 +44,6 @@ def count_flops(path: Path) -> int:
             out = shapes.get(node.output[0])
             if w is None or out is None:
                 continue
-            group = next((a.i for a in node.attribute if a.name == "group"), 1)
             if node.op_type == "Conv":
                 # w: [Cout, Cin/g, kh, kw]; every output element costs Cin/g * kh * kw MACs
                 total += 2 * prod(out) * prod(w[1:])

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .build import load_trained
+from .checkpoints import load_trained
 from .data import load_emoji
 from .export import round_weights_fp16, sha256
 from .paths import WEIGHTS

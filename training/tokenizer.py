@@ -18,7 +18,7 @@ WORD_RE = re.compile(r"[a-z0-9]+")
 
 
 def normalize(text: str) -> list[str]:
-    """NFKD -> strip combining marks -> lowercase -> [a-z0-9]+ words ('Côte d’Ivoire' -> cote, d, ivoire)."""
+    """NFKD -> strip combining marks -> lowercase -> [a-z0-9]+ words ('Côte d\u2019Ivoire' -> cote, d, ivoire)."""
     t = unicodedata.normalize("NFKD", text)
     t = "".join(ch for ch in t if not unicodedata.combining(ch)).lower()
     return WORD_RE.findall(t)
@@ -32,11 +32,11 @@ class WordTokenizer:
     context_length: int = 16  # 99% of captions have <= 15 words; CLIP uses 77 for long prompts
 
     @classmethod
-    def build(cls, captions: list[str], context_length: int = 16) -> "WordTokenizer":
+    def build(cls, captions: list[str], context_length: int = 16) -> WordTokenizer:
         """Vocabulary = every word in the training captions, most frequent first, after 4 specials."""
         counts = Counter(w for c in captions for w in normalize(c))
         words = sorted(counts, key=lambda w: (-counts[w], w))
-        vocab = {tok: i for i, tok in enumerate([PAD, BOS, EOS, UNK] + words)}
+        vocab = {tok: i for i, tok in enumerate([PAD, BOS, EOS, UNK, *words])}
         return cls(vocab, context_length)
 
     @property
@@ -76,6 +76,6 @@ class WordTokenizer:
         path.write_text(json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":")))
 
     @classmethod
-    def load(cls, path: Path) -> "WordTokenizer":
+    def load(cls, path: Path) -> WordTokenizer:
         d = json.loads(path.read_text())
         return cls(d["vocab"], d["context_length"])

@@ -16,7 +16,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from .layers import timestep_embedding
 

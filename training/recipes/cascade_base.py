@@ -8,9 +8,9 @@ As in mini_sd.py the text encoder is frozen and its outputs for every caption ar
 
 from __future__ import annotations
 
-from functools import partial
 import json
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from ..data import load_emoji
-from ..export import cpu_session
+from ..export import ExportSpec, IOSpec, cpu_session
 from ..models.cascade import PixelTextUNet
 from ..models.text_unet import TextUNetConfig
 from ..paths import RUNS
@@ -64,6 +64,22 @@ def make_model() -> PixelTextUNet:
     return PixelTextUNet(UNET)
 
 
+def export_spec(model) -> ExportSpec:
+    """Pixel cascade base graph (diffusers' UNet2DConditionModel inputs): sample [B, 3, 16, 16], timestep
+    (float32 [B]), encoder_hidden_states, text_embeds -> out_sample (fp16 weights)."""
+    c = model.cfg
+    s, l, dc, e = c.sample_size, c.text_context_length, c.cross_attention_dim, c.text_embeds_dim
+    return ExportSpec(
+        model,
+        [IOSpec("sample", ["batch", c.in_channels, s, s], "float32"), IOSpec("timestep", ["batch"], "float32"),
+         IOSpec("encoder_hidden_states", ["batch", l, dc], "float32"), IOSpec("text_embeds", ["batch", e], "float32")],
+        [IOSpec("out_sample", ["batch", c.in_channels, s, s], "float32")],
+        lambda b, g: (torch.randn(b, c.in_channels, s, s, generator=g), torch.rand(b, generator=g) * 999,
+                      torch.randn(b, l, dc, generator=g), torch.randn(b, e, generator=g)),
+        fp16_weights=True,
+    )
+
+
 def to_pixels(images: np.ndarray) -> torch.Tensor:
     """uint8 [N, 32, 32, 3] -> float [N, 3, 32, 32] in [-1, 1]."""
     return torch.from_numpy(images).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
@@ -81,7 +97,7 @@ def upsample(x: torch.Tensor, size: int = 32, mode: str = "bilinear") -> torch.T
 
 def frozen_text_encoder():
     """The shipped tiny CLIP (both towers) and its tokenizer, loaded from their run."""
-    from ..build import load_trained
+    from ..checkpoints import load_trained
     from . import tiny_clip
 
     tok = tiny_clip.load_tokenizer()
@@ -109,7 +125,7 @@ def build_text_cache(path: Path, subset: int | None = None) -> dict:
     clip, tok = frozen_text_encoder()
     d = load_emoji()
     caps = [json.loads(c) for c in d["captions"][d["split"] == 0]][:subset]
-    prompts = [""] + sorted({c for cs in caps for c in cs})
+    prompts = ["", *sorted({c for cs in caps for c in cs})]
     index = {p: i for i, p in enumerate(prompts)}
     hidden, embeds = encode_prompts(clip, tok, prompts)
     cache = {

@@ -10,15 +10,16 @@ block and the pooled text_embeds), as in Imagen's upsamplers; it helps where 16 
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from functools import partial
-import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..data import load_emoji
+from ..export import ExportSpec, IOSpec
 from ..models.cascade import SuperResConfig, SuperResTextUNet
 from ..models.text_unet import TextUNetConfig
 from ..paths import RUNS
@@ -68,6 +69,25 @@ TRAIN = TrainConfig(
 def make_model() -> SuperResTextUNet:
     """The ~1.0M-parameter 16 -> 32 px upsampler."""
     return SuperResTextUNet(SR)
+
+
+def export_spec(model) -> ExportSpec:
+    """Pixel cascade upsampler graph: sample [B, 3, 32, 32], timestep, low_res_sample [B, 3, 32, 32] (16 px image
+    upsampled and noise-augmented by the caller), noise_level [B] in [0, 1], encoder_hidden_states, text_embeds
+    -> out_sample (fp16 weights)."""
+    c, u = model.sr, model.cfg
+    s, ch, l, dc, e = c.image_size, c.image_channels, u.text_context_length, u.cross_attention_dim, u.text_embeds_dim
+    return ExportSpec(
+        model,
+        [IOSpec("sample", ["batch", ch, s, s], "float32"), IOSpec("timestep", ["batch"], "float32"),
+         IOSpec("low_res_sample", ["batch", ch, s, s], "float32"), IOSpec("noise_level", ["batch"], "float32"),
+         IOSpec("encoder_hidden_states", ["batch", l, dc], "float32"), IOSpec("text_embeds", ["batch", e], "float32")],
+        [IOSpec("out_sample", ["batch", ch, s, s], "float32")],
+        lambda b, g: (torch.randn(b, ch, s, s, generator=g), torch.rand(b, generator=g) * 999,
+                      torch.rand(b, ch, s, s, generator=g) * 2 - 1, torch.rand(b, generator=g),
+                      torch.randn(b, l, dc, generator=g), torch.randn(b, e, generator=g)),
+        fp16_weights=True,
+    )
 
 
 def augmentation_alphas_cumprod() -> torch.Tensor:

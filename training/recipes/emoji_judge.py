@@ -9,6 +9,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..data import load_emoji
+from ..export import ExportSpec, IOSpec
 from ..models.judge import Judge, JudgeConfig
 from ..trainer import TrainConfig, Trainer, overridden
 from .mnist_judge import random_shift
@@ -44,6 +45,16 @@ class LogitsOnly(nn.Module):
 def make_model() -> Judge:
     """The ~89k-parameter emoji category CNN."""
     return Judge(JUDGE)
+
+
+def export_spec(model) -> ExportSpec:
+    """Emoji judge graph: pixel_values [B, 3, 32, 32] -> logits [B, 10] (its features stay training-side)."""
+    return ExportSpec(
+        LogitsOnly(model),
+        [IOSpec("pixel_values", ["batch", 3, 32, 32], "float32")],
+        [IOSpec("logits", ["batch", model.head.out_features], "float32")],
+        lambda b, g: (torch.rand(b, 3, 32, 32, generator=g) * 2 - 1,),
+    )
 
 
 def emoji_labelled(split: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -7,6 +7,7 @@ from functools import partial
 import torch
 
 from ..data import load_emoji
+from ..export import ExportSpec, IOSpec
 from ..metrics import psnr, ssim
 from ..models.vae import AutoencoderKL, VAEConfig
 from ..trainer import TrainConfig, Trainer, overridden
@@ -33,6 +34,24 @@ def emoji_tensors(split: str) -> torch.Tensor:
 def make_model() -> AutoencoderKL:
     """The ~0.52M-parameter KL autoencoder (encoder + decoder)."""
     return AutoencoderKL(VAE)
+
+
+def export_specs(model, scale: float = 1.0) -> tuple[ExportSpec, ExportSpec]:
+    """VAE graphs: sample -> latent_mean, latent_logvar; latent_sample -> sample."""
+    lc = model.encoder.cfg.latent_channels
+    enc = ExportSpec(
+        model.encoder,
+        [IOSpec("sample", ["batch", 3, 32, 32], "float32")],
+        [IOSpec("latent_mean", ["batch", lc, 8, 8], "float32"), IOSpec("latent_logvar", ["batch", lc, 8, 8], "float32")],
+        lambda b, g: (torch.rand(b, 3, 32, 32, generator=g) * 2 - 1,),
+    )
+    dec = ExportSpec(
+        model.decoder,
+        [IOSpec("latent_sample", ["batch", lc, 8, 8], "float32")],
+        [IOSpec("sample", ["batch", 3, 32, 32], "float32")],
+        lambda b, g: (torch.randn(b, lc, 8, 8, generator=g) / scale,),
+    )
+    return enc, dec
 
 
 def kl_loss(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from ..data import load_emoji
+from ..export import ExportSpec, IOSpec
 from ..models.dit import DiT, DiTConfig
 from ..schedule import DDIMConfig, SchedulerConfig, add_noise, alphas_cumprod, cfg_model_fn, ddim_sample
 from ..trainer import TrainConfig, Trainer, overridden
@@ -46,6 +47,24 @@ PAPER_CONFIGS = (
 def make_model() -> DiT:
     """The ~1.9M-parameter mini DiT (hidden 128, depth 6, 4 heads, 16 tokens)."""
     return DiT(DIT)
+
+
+def export_spec(model) -> ExportSpec:
+    """DiT graph (diffusers names): sample, timestep (float32 [B]), class_labels (int64 [B]) -> out_sample,
+    plus every block's attention probabilities and mean |adaLN-Zero gate| for the site's figures."""
+    c = model.cfg
+    s, t = c.input_size, c.num_patches
+    return ExportSpec(
+        model,
+        [IOSpec("sample", ["batch", c.in_channels, s, s], "float32"), IOSpec("timestep", ["batch"], "float32"),
+         IOSpec("class_labels", ["batch"], "int64")],
+        [IOSpec("out_sample", ["batch", c.in_channels, s, s], "float32"),
+         IOSpec("attention_probs", ["batch", c.depth, c.num_heads, t, t], "float32"),
+         IOSpec("adaln_gates", ["batch", c.depth, 2], "float32")],
+        lambda b, g: (torch.randn(b, c.in_channels, s, s, generator=g), torch.rand(b, generator=g) * 999,
+                      torch.randint(0, c.num_classes + 1, (b,), generator=g)),
+        fp16_weights=True,
+    )
 
 
 def latent_dataset() -> dict:
@@ -129,7 +148,7 @@ def evaluate(dit_path, guidance_scales=(1.0, 2.0, 4.0), per_class: int = 50, thr
     """Judge agreement: the emoji judge's argmax on decoded samples equals the requested category.
 
     `dit_path` is the exported file, or a function (x, t, labels) -> epsilon (class_unet.py's PyTorch baseline)."""
-    from ..build import load_trained
+    from ..checkpoints import load_trained
     from ..evaluate_ddpm import onnx_unet, save_grid_rgb
     from . import emoji_judge, emoji_vae
 

@@ -11,14 +11,16 @@ text encoder are the shipped ONNX files themselves, so the cache can be built on
 
 from __future__ import annotations
 
+import itertools
 import json
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
 import torch
 
 from ..data import load_emoji
-from ..export import cpu_session
+from ..export import ExportSpec, cpu_session
 from ..paths import RUNS, WEIGHTS
 from ..tokenizer import WordTokenizer
 from ..trainer import TrainConfig, Trainer, overridden
@@ -42,6 +44,11 @@ TRAIN = TrainConfig(
 def make_model():
     """The ~2.4M-parameter text-conditional latent UNet of mini_sd; its output is now a velocity."""
     return mini_sd.make_model()
+
+
+def export_spec(model) -> ExportSpec:
+    """mini_sd's UNet graph (same inputs and outputs), stored with int8 weight matrices instead of float16."""
+    return replace(mini_sd.export_spec(model), fp16_weights=False, int8_weights=True)
 
 
 def load_tokenizer() -> WordTokenizer:
@@ -104,7 +111,7 @@ def build_cache(seed: int = 0) -> dict:
             means.append(m)
             logvars.append(lv)
     caps = [json.loads(c) for c in d["captions"][mask]]
-    prompts = [""] + sorted({c for cs in caps for c in cs})
+    prompts = ["", *sorted({c for cs in caps for c in cs})]
     index = {p: i for i, p in enumerate(prompts)}
     hs, es = zip(*(frozen.prompts(prompts[i : i + 1024]) for i in range(0, len(prompts), 1024)))
     cache = {
@@ -172,7 +179,7 @@ def sample_flow(unet, shape, hidden, embeds, empty, ids, guidance: float, steps:
     if x is None:
         x = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
     sig = flow_sigmas(steps, shift)
-    for s, s_next in zip(sig[:-1], sig[1:]):
+    for s, s_next in itertools.pairwise(sig):
         t = torch.full((b,), s * NUM_TRAIN_TIMESTEPS)
         if guidance <= 1.0:
             v = unet(x, t, hidden, embeds, ids)
@@ -236,8 +243,8 @@ def evaluate(flow_path, sd_path=WEIGHTS / "sd_unet.onnx", threads: int = 1, out_
         "guidance_scale": GUIDANCE, "prompts": len(caps), "flow": {}, "sd_unet": {},
     }
     for steps in STEP_COUNTS:
-        for key, make in (("flow", lambda: sample_flow(flow, shape, hidden, embeds, empty, ids, GUIDANCE, steps)),
-                          ("sd_unet", lambda: sample_ddim(sd, shape, hidden, embeds, empty, ids, GUIDANCE, steps))):
+        for key, make in (("flow", lambda steps=steps: sample_flow(flow, shape, hidden, embeds, empty, ids, GUIDANCE, steps)),
+                          ("sd_unet", lambda steps=steps: sample_ddim(sd, shape, hidden, embeds, empty, ids, GUIDANCE, steps))):
             s, img = score(make())
             results[key][str(steps)] = s
             print(f"{key} {steps} steps: {s}", flush=True)

@@ -7,15 +7,15 @@ computed once per training image / caption and cached, so a training step only r
 
 from __future__ import annotations
 
-from functools import partial
 import json
+from functools import partial
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from ..data import load_emoji
-from ..export import cpu_session
+from ..export import ExportSpec, IOSpec, cpu_session
 from ..models.text_unet import TextUNet, TextUNetConfig
 from ..paths import RUNS
 from ..schedule import SchedulerConfig, add_noise, alphas_cumprod
@@ -45,6 +45,31 @@ def make_model() -> TextUNet:
     return TextUNet(UNET)
 
 
+def export_spec(model) -> ExportSpec:
+    """Mini SD UNet graph: diffusers' UNet2DConditionModel inputs plus SDXL's added conditions
+    (`added_cond_kwargs` text_embeds and time_ids) -> out_sample and per-layer cross-attention maps."""
+    c = model.cfg
+    s, l, dc = c.sample_size, c.text_context_length, c.cross_attention_dim
+    layers = model.num_cross_attention_layers
+
+    def make(b, g):
+        ids = torch.tensor([[32.0, 32.0, 0.0, 0.0, 32.0, 32.0]]).repeat(b, 1)
+        ids[:, :2] = torch.randint(8, 33, (b, 1), generator=g).float()
+        return (torch.randn(b, c.in_channels, s, s, generator=g), torch.rand(b, generator=g) * 999,
+                torch.randn(b, l, dc, generator=g), torch.randn(b, c.text_embeds_dim, generator=g), ids)
+
+    return ExportSpec(
+        model,
+        [IOSpec("sample", ["batch", c.in_channels, s, s], "float32"), IOSpec("timestep", ["batch"], "float32"),
+         IOSpec("encoder_hidden_states", ["batch", l, dc], "float32"), IOSpec("text_embeds", ["batch", c.text_embeds_dim], "float32"),
+         IOSpec("time_ids", ["batch", c.num_time_ids], "float32")],
+        [IOSpec("out_sample", ["batch", c.in_channels, s, s], "float32"),
+         IOSpec("cross_attention_probs", ["batch", layers, l, s, s], "float32")],
+        make,
+        fp16_weights=True,
+    )
+
+
 def time_ids(orig: int, top: int = 0, left: int = 0, target: int = TARGET_SIZE) -> list[float]:
     """SDXL's add_time_ids: (original_size, crops_coords_top_left, target_size), each (h, w)."""
     return [float(orig), float(orig), float(top), float(left), float(target), float(target)]
@@ -72,7 +97,7 @@ def micro_augment(x: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, to
 
 def frozen_models():
     """The shipped VAE (with its scaling_factor) and tiny CLIP + tokenizer, loaded from their runs."""
-    from ..build import load_trained
+    from ..checkpoints import load_trained
     from . import emoji_vae, tiny_clip
 
     vae = load_trained(emoji_vae)
@@ -116,7 +141,7 @@ def build_cache(seed: int = 0) -> dict:
             means.append(m)
             logvars.append(lv)
     caps = [json.loads(c) for c in d["captions"][mask]]
-    prompts = [""] + sorted({c for cs in caps for c in cs})
+    prompts = ["", *sorted({c for cs in caps for c in cs})]
     index = {p: i for i, p in enumerate(prompts)}
     hidden, embeds = encode_prompts(clip, tok, prompts)
     cache = {
@@ -166,8 +191,6 @@ def high_frequency_energy(x: torch.Tensor) -> torch.Tensor:
     """Mean squared Laplacian per image ([B, 3, H, W] in [-1, 1]): the energy of fine detail."""
     k = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).expand(3, 1, 3, 3)
     return F.conv2d(x, k, groups=3).pow(2).mean(dim=(1, 2, 3))
-
-
 
 
 def onnx_text_unet(path, threads: int = 1):

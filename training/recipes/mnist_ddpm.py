@@ -7,6 +7,7 @@ from functools import partial
 import torch
 
 from ..data import load_mnist
+from ..export import ExportSpec, IOSpec
 from ..models.unet import UNet, UNetConfig
 from ..schedule import SchedulerConfig, add_noise, alphas_cumprod
 from ..trainer import TrainConfig, Trainer, overridden
@@ -35,6 +36,16 @@ def mnist_tensors(split: str) -> tuple[torch.Tensor, torch.Tensor]:
 def make_model() -> UNet:
     """The ~0.7M-parameter class-conditional UNet of this recipe (levels at 16, 8 and 4 positions)."""
     return UNet(UNET)
+
+
+def export_spec(model) -> ExportSpec:
+    """UNet graph (diffusers names): sample, timestep (float32 [B]), class_labels (int64 [B]) -> out_sample."""
+    return ExportSpec(
+        model,
+        [IOSpec("sample", ["batch", 1, 32, 32], "float32"), IOSpec("timestep", ["batch"], "float32"), IOSpec("class_labels", ["batch"], "int64")],
+        [IOSpec("out_sample", ["batch", 1, 32, 32], "float32")],
+        lambda b, g: (torch.randn(b, 1, 32, 32, generator=g), torch.rand(b, generator=g) * 999, torch.randint(0, 11, (b,), generator=g)),
+    )
 
 
 def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None) -> Trainer:

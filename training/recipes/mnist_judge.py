@@ -7,6 +7,7 @@ from functools import partial
 import torch
 from torch.nn import functional as F
 
+from ..export import ExportSpec, IOSpec
 from ..models.judge import Judge, JudgeConfig
 from ..trainer import TrainConfig, Trainer, overridden
 from .mnist_ddpm import mnist_tensors
@@ -26,6 +27,16 @@ TRAIN = TrainConfig(
 def make_model() -> Judge:
     """The ~0.16M-parameter judge CNN."""
     return Judge(JUDGE)
+
+
+def export_spec(model) -> ExportSpec:
+    """Judge graph: pixel_values [B, 1, 32, 32] -> logits [B, 10], features [B, 128]."""
+    return ExportSpec(
+        model,
+        [IOSpec("pixel_values", ["batch", 1, 32, 32], "float32")],
+        [IOSpec("logits", ["batch", 10], "float32"), IOSpec("features", ["batch", model.head.in_features], "float32")],
+        lambda b, g: (torch.rand(b, 1, 32, 32, generator=g) * 2 - 1,),
+    )
 
 
 def random_shift(x: torch.Tensor, g: torch.Generator, max_shift: int = 2, fill: float = -1.0) -> torch.Tensor:

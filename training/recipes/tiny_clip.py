@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from functools import partial
 import json
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from ..data import load_emoji
+from ..export import ExportSpec, IOSpec
 from ..models.clip import CLIPConfig, TinyCLIP
 from ..paths import RUNS
 from ..tokenizer import WordTokenizer
@@ -43,6 +44,27 @@ def build_tokenizer() -> WordTokenizer:
 def make_model(tok: WordTokenizer) -> TinyCLIP:
     """Both CLIP towers, the token table sized to the tokenizer's vocabulary."""
     return TinyCLIP(replace(CLIP, vocab_size=len(tok.vocab)), tok.eos_id)
+
+
+def export_specs(model, tok) -> tuple[ExportSpec, ExportSpec]:
+    """CLIP graphs: input_ids [B, L] -> last_hidden_state, text_embeds; pixel_values -> image_embeds."""
+    L, D, E = model.cfg.context_length, model.cfg.width, model.cfg.embed_dim
+    vocab = len(tok.vocab)
+
+    def ids(b, g):
+        out = torch.full((b, L), tok.pad_id, dtype=torch.long)
+        for i in range(b):
+            n = int(torch.randint(1, L - 1, (1,), generator=g))
+            out[i, 0] = tok.vocab["<|startoftext|>"]
+            out[i, 1 : n + 1] = torch.randint(4, vocab, (n,), generator=g)
+            out[i, n + 1] = tok.eos_id
+        return (out,)
+
+    text = ExportSpec(model.text, [IOSpec("input_ids", ["batch", L], "int64")],
+                      [IOSpec("last_hidden_state", ["batch", L, D], "float32"), IOSpec("text_embeds", ["batch", E], "float32")], ids)
+    image = ExportSpec(model.image, [IOSpec("pixel_values", ["batch", 3, 32, 32], "float32")],
+                       [IOSpec("image_embeds", ["batch", E], "float32")], lambda b, g: (torch.rand(b, 3, 32, 32, generator=g) * 2 - 1,))
+    return text, image
 
 
 def shift_white(x: torch.Tensor, g: torch.Generator, max_shift: int = 2) -> torch.Tensor:

@@ -6,9 +6,9 @@ caption variant are computed once and cached under runs/unclip_prior/, so a step
 
 from __future__ import annotations
 
-from functools import partial
 import json
 import math
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ import torch
 from torch.nn import functional as F
 
 from ..data import load_emoji
-from ..export import cpu_session
+from ..export import ExportSpec, IOSpec, cpu_session
 from ..models.unclip import DiffusionPrior, PriorConfig, unit_rms
 from ..paths import RUNS
 from ..schedule import DDIMConfig, SchedulerConfig, add_noise, alphas_cumprod, ddim_sample
@@ -52,9 +52,25 @@ def make_model() -> DiffusionPrior:
     return DiffusionPrior(PRIOR)
 
 
+def export_spec(model) -> ExportSpec:
+    """unCLIP prior graph (diffusers' PriorTransformer inputs): sample (noisy image embedding), timestep
+    (float32 [B]), text_embeds, encoder_hidden_states -> predicted_image_embedding (x0)."""
+    c = model.cfg
+    e, l, dh = c.embed_dim, c.text_context_length, c.text_hidden_dim
+    return ExportSpec(
+        model,
+        [IOSpec("sample", ["batch", e], "float32"), IOSpec("timestep", ["batch"], "float32"),
+         IOSpec("text_embeds", ["batch", e], "float32"), IOSpec("encoder_hidden_states", ["batch", l, dh], "float32")],
+        [IOSpec("predicted_image_embedding", ["batch", e], "float32")],
+        lambda b, g: (torch.randn(b, e, generator=g), torch.rand(b, generator=g) * 999,
+                      torch.randn(b, e, generator=g), torch.randn(b, l, dh, generator=g)),
+        fp16_weights=True,  # 3.5 -> 1.7 MB; the export check compares against the fp16-rounded module
+    )
+
+
 def frozen_clip():
     """The shipped tiny CLIP and its tokenizer, loaded from their run."""
-    from ..build import load_trained
+    from ..checkpoints import load_trained
     from . import tiny_clip
 
     tok = tiny_clip.load_tokenizer()
@@ -89,7 +105,7 @@ def build_cache(path: Path | None = None, models=None, subset: int | None = None
     mask = d["split"] == 0
     x = emoji_pixels(d, mask)[:subset]  # [N, 3, 32, 32]
     caps = [json.loads(c) for c in d["captions"][mask]][: len(x)]
-    prompts = [""] + sorted({c for cs in caps for c in cs})
+    prompts = ["", *sorted({c for cs in caps for c in cs})]
     index = {p: i for i, p in enumerate(prompts)}
     hidden, embeds = encode_prompts(clip, tok, prompts)
     cache = {

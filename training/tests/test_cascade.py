@@ -9,12 +9,11 @@ import math
 import pytest
 import torch
 
-from training import build
 from training.export import export
 from training.models.cascade import PixelTextUNet, SuperResTextUNet, patchify, unpatchify
 from training.models.text_unet import TextUNet
-from training.recipes import cascade_base, cascade_sr, tiny_clip
 from training.paths import ROOT
+from training.recipes import cascade_base, cascade_sr, tiny_clip
 from training.schedule import alphas_cumprod, dynamic_threshold
 
 FP16_TOL = 1e-2  # fp16-stored weights vs the float32 module; observed ~1e-3 on random weights
@@ -88,7 +87,7 @@ def test_noise_augmentation_levels():
 def test_cascade_base(tmp_path, untrained_clip):
     model = _smoke(cascade_base, tmp_path)
     path = tmp_path / "base.onnx"
-    _check(export(build.cascade_base_spec(model), path), ["sample", "timestep", "encoder_hidden_states", "text_embeds"])
+    _check(export(cascade_base.export_spec(model), path), ["sample", "timestep", "encoder_hidden_states", "text_embeds"])
     m = cascade_base.evaluate(path, guidance_scales=(3.0,), out_dir=tmp_path, max_prompts=4)
     for split in ("held_out", "training"):
         for label in ("dynamic_thresholding", "static_clipping"):
@@ -100,10 +99,10 @@ def test_cascade_base(tmp_path, untrained_clip):
 def test_cascade_sr(tmp_path, untrained_clip):
     model = _smoke(cascade_sr, tmp_path)
     path = tmp_path / "sr.onnx"
-    _check(export(build.cascade_sr_spec(model), path),
+    _check(export(cascade_sr.export_spec(model), path),
            ["sample", "timestep", "low_res_sample", "noise_level", "encoder_hidden_states", "text_embeds"])
     base_path = tmp_path / "base.onnx"
-    export(build.cascade_base_spec(PixelTextUNet(cascade_base.UNET).eval()), base_path)
+    export(cascade_base.export_spec(PixelTextUNet(cascade_base.UNET).eval()), base_path)
     m = cascade_sr.evaluate(path, base_path=base_path, out_dir=tmp_path, max_images=3, grid_prompts=2)
     assert m["images"] == 3 and m["bicubic"]["psnr"] > 10
     assert set(m["cascade"]) >= {"base_16px_bilinear", "noise_level_0", "noise_level_0.1", "noise_level_0.3"}

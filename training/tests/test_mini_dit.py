@@ -7,7 +7,6 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from training import build
 from training.export import export
 from training.models.dit import DiT, DiTConfig, get_2d_sincos_pos_embed
 from training.recipes import class_unet, emoji_judge, mini_dit
@@ -53,7 +52,7 @@ def test_2d_sincos_position_embedding():
 
 def test_export_outputs(tmp_path):
     model = _randomise_zero_init(DiT(TINY))
-    info = export(build.dit_spec(model), tmp_path / "dit.onnx")
+    info = export(mini_dit.export_spec(model), tmp_path / "dit.onnx")
     ec = info["export_check"]
     assert [i["name"] for i in info["inputs"]] == ["sample", "timestep", "class_labels"]
     assert [o["name"] for o in info["outputs"]] == ["out_sample", "attention_probs", "adaln_gates"]
@@ -82,7 +81,7 @@ def test_train_resume_and_export(tmp_path, monkeypatch):
     assert t.step == 3 and math.isfinite(t.loss_ema) and t.ema is not None
     t = mini_dit.train(mini_dit.with_overrides(steps=4, **kw), run_dir=tmp_path)
     assert t.step == 4  # resumed from the checkpoint, not restarted
-    info = export(build.dit_spec(t.final_model()), tmp_path / "dit.onnx")
+    info = export(mini_dit.export_spec(t.final_model()), tmp_path / "dit.onnx")
     assert info["export_check"]["webgpu_ok"] and info["parameters"] == sum(p.numel() for p in DiT(TINY).parameters())
 
 
@@ -115,7 +114,7 @@ def test_emoji_judge(tmp_path):
     kw = dict(batch_size=8, log_every=1, warmup_steps=1, threads=1)
     t = emoji_judge.train(emoji_judge.with_overrides(steps=3, **kw), subset=64, run_dir=tmp_path)
     assert t.step == 3 and math.isfinite(t.loss_ema)
-    info = export(build.emoji_judge_spec(t.final_model()), tmp_path / "judge.onnx")
+    info = export(emoji_judge.export_spec(t.final_model()), tmp_path / "judge.onnx")
     assert [o["name"] for o in info["outputs"]] == ["logits"] and info["outputs"][0]["shape"] == ["batch", 10]
     assert info["export_check"]["webgpu_ok"] and info["export_check"]["onnxruntime_max_abs_diff"] < 1e-4
     assert info["bytes"] < 500_000  # small enough to ship

@@ -2,7 +2,15 @@
 
 import torch
 
-from training.schedule import DDIMConfig, SchedulerConfig, add_noise, alphas_cumprod, ddim_sample, ddim_timesteps, velocity
+from training.schedule import (
+    DDIMConfig,
+    SchedulerConfig,
+    add_noise,
+    alphas_cumprod,
+    ddim_sample,
+    ddim_timesteps,
+    velocity,
+)
 
 
 def test_linear_alphas_cumprod():

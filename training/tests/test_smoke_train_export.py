@@ -2,10 +2,8 @@
 
 import math
 
-import pytest
 import torch
 
-from training import build
 from training.export import export
 from training.recipes import emoji_vae, mnist_ddpm, mnist_judge, tiny_clip
 
@@ -31,21 +29,21 @@ def _check(info, names_in, names_out):
 
 def test_judge(tmp_path, mnist):
     t = _smoke(mnist_judge, tmp_path)
-    info = export(build.judge_spec(t.final_model()), tmp_path / "judge.onnx")
+    info = export(mnist_judge.export_spec(t.final_model()), tmp_path / "judge.onnx")
     _check(info, ["pixel_values"], ["logits", "features"])
 
 
 def test_ddpm(tmp_path, mnist):
     t = _smoke(mnist_ddpm, tmp_path)
     assert t.ema is not None
-    info = export(build.unet_spec(t.final_model()), tmp_path / "unet.onnx")
+    info = export(mnist_ddpm.export_spec(t.final_model()), tmp_path / "unet.onnx")
     _check(info, ["sample", "timestep", "class_labels"], ["out_sample"])
     assert info["inputs"][1]["dtype"] == "float32"
 
 
 def test_vae(tmp_path, emoji):
     t = _smoke(emoji_vae, tmp_path)
-    enc, dec = build.vae_specs(t.final_model())
+    enc, dec = emoji_vae.export_specs(t.final_model())
     _check(export(enc, tmp_path / "enc.onnx"), ["sample"], ["latent_mean", "latent_logvar"])
     _check(export(dec, tmp_path / "dec.onnx"), ["latent_sample"], ["sample"])
     assert emoji_vae.scaling_factor(t.final_model(), n=32) > 0
@@ -54,7 +52,7 @@ def test_vae(tmp_path, emoji):
 def test_clip(tmp_path, emoji):
     t = _smoke(tiny_clip, tmp_path)
     tok = t.tokenizer
-    text, image = build.clip_specs(t.final_model(), tok)
+    text, image = tiny_clip.export_specs(t.final_model(), tok)
     _check(export(text, tmp_path / "text.onnx"), ["input_ids"], ["last_hidden_state", "text_embeds"])
     _check(export(image, tmp_path / "image.onnx"), ["pixel_values"], ["image_embeds"])
     m = tiny_clip.evaluate(t.final_model(), tok)
@@ -67,7 +65,7 @@ def test_ddim_sampler_runs_on_onnx(tmp_path, mnist):
     from training.models.unet import UNet
     from training.schedule import DDIMConfig, SchedulerConfig, cfg_model_fn, ddim_sample
 
-    export(build.unet_spec(UNet().eval()), tmp_path / "u.onnx")
+    export(mnist_ddpm.export_spec(UNet().eval()), tmp_path / "u.onnx")
     fn = cfg_model_fn(onnx_unet(tmp_path / "u.onnx"), torch.tensor([3, 7]), 2.0, 10)
     x = ddim_sample(fn, (2, 1, 32, 32), SchedulerConfig(), DDIMConfig(num_inference_steps=3), torch.Generator().manual_seed(0))
     assert x.shape == (2, 1, 32, 32) and x.abs().max() <= 1.0 + 1e-5

@@ -6,7 +6,6 @@ import math
 import pytest
 import torch
 
-from training import build
 from training.export import export
 from training.models.unclip import DiffusionPrior, UnCLIPDecoder, unit_rms
 from training.recipes import emoji_vae, tiny_clip, unclip_decoder, unclip_prior
@@ -59,7 +58,7 @@ def test_prior(tmp_path, frozen):
     t = unclip_prior.train(_cfg(unclip_prior, 4), run_dir=tmp_path / "run", cache=cache)
     assert t.step == 4  # resumed
     path = tmp_path / "unclip_prior.onnx"
-    info = export(build.unclip_prior_spec(t.final_model()), path)
+    info = export(unclip_prior.export_spec(t.final_model()), path)
     _check(info, ["sample", "timestep", "text_embeds", "encoder_hidden_states"], ["predicted_image_embedding"], TOL)
     prior = unclip_prior.onnx_prior(path)
     hidden, embeds = cache["hidden"][1:4], cache["embeds"][1:4]
@@ -78,7 +77,7 @@ def test_decoder(tmp_path, frozen):
     t = unclip_decoder.train(_cfg(unclip_decoder, 4), run_dir=tmp_path / "run", cache=cache)
     assert t.step == 4
     path = tmp_path / "unclip_decoder.onnx"
-    info = export(build.unclip_decoder_spec(t.final_model()), path)
+    info = export(unclip_decoder.export_spec(t.final_model()), path)
     _check(info, ["sample", "timestep", "image_embeds"], ["out_sample"], TOL_FP16)
     assert info["export_check"]["weights_storage"].startswith("int8")  # keeps the DALL-E 2 chapter under 8 MB
     dec = unclip_decoder.onnx_decoder(path)
@@ -88,7 +87,7 @@ def test_decoder(tmp_path, frozen):
     assert -1 <= m["held_out"]["guidance_3"]["similarity_to_source"] <= 1
     # The whole pipeline (prior -> decoder -> retrieval) on an untrained prior.
     prior_path = tmp_path / "unclip_prior.onnx"
-    export(build.unclip_prior_spec(DiffusionPrior().eval()), prior_path)
+    export(unclip_prior.export_spec(DiffusionPrior().eval()), prior_path)
     m = unclip_prior.evaluate(prior_path, decoder_path=path, models=(clip, tok), vae=(vae, 1.0), step_counts=(2,), seeds=1, max_captions=4, decoder_steps=2)
     assert set(m["text_to_image"]["held_out"]) == {"real", "prior_guidance_1", "prior_guidance_4", "no_prior"}
 
