@@ -6,8 +6,8 @@
  * variations run on WebGPU (SwiftShader here, about 100x slower: two steps).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
-import { launchChromium, openPage, settled, figureResult, type Browser } from './browser';
+import type { Locator, Page } from 'playwright-core';
+import { checkDownloadAndPlay, launchChromium, openPage, settled, figureResult, type Browser } from './browser';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -16,6 +16,66 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
 });
+
+interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** A CLIP map as drawn on the page (CSS pixels): the drawing, its marker labels, the marks and the emoji. */
+const mapOnPage = (figure: Locator) =>
+  figure.locator('svg.map').evaluate((svg) => {
+    const rect = (e: Element) => {
+      const r = e.getBoundingClientRect();
+      return { x: r.x, y: r.y, width: r.width, height: r.height };
+    };
+    const all = (selector: string) => [...svg.querySelectorAll(selector)];
+    return {
+      drawing: rect(svg),
+      labels: all('text.mark-label').map((t) => ({ text: t.textContent ?? '', ...rect(t) })),
+      marks: all('.mark').map(rect),
+      icons: all('.icons image').map(rect),
+    };
+  });
+
+const overlaps = (a: Rect, b: Rect) =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+const inside = (a: Rect, d: Rect) =>
+  a.x >= d.x - 0.5 &&
+  a.y >= d.y - 0.5 &&
+  a.x + a.width <= d.x + d.width + 0.5 &&
+  a.y + a.height <= d.y + d.height + 0.5;
+
+/** How far a point lies from a box (0 inside it). */
+const distance = (x: number, y: number, r: Rect) =>
+  Math.hypot(Math.max(r.x - x, 0, x - r.x - r.width), Math.max(r.y - y, 0, y - r.y - r.height));
+
+/**
+ * Readable at a glance (issue 15, item 9): every label inside the drawing, beside its own mark (the
+ * marks come in the labels' order), clear of the other labels and of every mark, in text at least
+ * 12 px tall, over emoji at least 12 px wide.
+ */
+async function expectLegibleMap(figure: Locator, labels: number) {
+  const map = await mapOnPage(figure);
+  expect(map.labels).toHaveLength(labels);
+  expect(map.icons).toHaveLength(156);
+  for (const icon of map.icons) expect(icon.width).toBeGreaterThanOrEqual(12);
+  map.labels.forEach((label, i) => {
+    expect(label.height, label.text).toBeGreaterThanOrEqual(12);
+    expect(inside(label, map.drawing), `${label.text} inside the map`).toBe(true);
+    for (const mark of map.marks) expect(overlaps(label, mark), `${label.text} clear of the marks`).toBe(false);
+    const own = map.marks[i];
+    expect(
+      distance(own.x + own.width / 2, own.y + own.height / 2, label),
+      `${label.text} beside its mark`,
+    ).toBeLessThan(30);
+    for (const other of map.labels.slice(i + 1))
+      expect(overlaps(label, other), `${label.text} / ${other.text}`).toBe(false);
+  });
+  return map;
+}
 
 const maxAbsDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 /** Picture k of a batch [N, 3, 32, 32]. */
@@ -38,6 +98,7 @@ describe('DALL-E 2 chapter on WebAssembly', () => {
     expect(await settled(page, 'unclip-map')).toBe('done');
     const first = await figureResult(page, 'unclip-map');
     expect(first.nearest).toHaveLength(3);
+    await expectLegibleMap(figure, 1);
     expect(
       await figure.getByRole('img', { name: /^Map of 156 held-out emoji .* the prompt “red heart” is at/ }).count(),
     ).toBe(1);
@@ -105,6 +166,8 @@ describe('DALL-E 2 chapter on WebAssembly', () => {
     expect(await figure.locator('.status-line').textContent()).toMatch(
       /^prior 4 steps in \d+ ms · decoder 3 steps \(2 pictures\) in [\d.]+ s .* · WebAssembly$/,
     );
+    await expectLegibleMap(figure, 2);
+    await checkDownloadAndPlay(page, figure);
   });
 
   let catVariations: number[] = [];
@@ -135,6 +198,7 @@ describe('DALL-E 2 chapter on WebAssembly', () => {
       /^CLIP image embedding [\d.]+ ms · 2 variations, 3 steps in [\d.]+ s .* · WebAssembly$/,
     );
     catVariations = picture(first.images.data, 0);
+    await checkDownloadAndPlay(page, figure);
   });
 
   it("interpolation: the ends of the slerp decode to the ends' own variations", { timeout: 200_000 }, async () => {
@@ -159,6 +223,57 @@ describe('DALL-E 2 chapter on WebAssembly', () => {
     expect(await figure.locator('.status-line').textContent()).toMatch(
       /^\d+° between the two embeddings · 3 points, 3 steps in .* · WebAssembly$/,
     );
+    await checkDownloadAndPlay(page, figure);
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('DALL-E 2 CLIP maps on a 375 px phone', () => {
+  let page: Page;
+  let errors: string[];
+  beforeAll(async () => {
+    ({ page, errors } = await openPage(browser, '/chapters/dall-e-2/?ep=wasm', { width: 375, height: 800 }));
+  });
+  afterAll(async () => {
+    await page?.close();
+  });
+
+  // The longest example prompt: its label must be cut short rather than cross the map.
+  const prompt = 'thumbs up medium skin tone';
+
+  it(
+    'the map: emoji and the prompt label readable, the label inside and clear of the mark',
+    { timeout: 120_000 },
+    async () => {
+      const figure = page.locator('unclip-map');
+      await figure.getByLabel('Prompt', { exact: true }).fill(prompt);
+      await figure.getByRole('button', { name: 'Place the prompt' }).click();
+      expect(await settled(page, 'unclip-map')).toBe('done');
+      const map = await expectLegibleMap(figure, 1);
+      expect(map.drawing.width).toBeLessThan(375);
+      const [label] = map.labels;
+      expect(label.text === `“${prompt}”` || (label.text.startsWith('“thumbs') && label.text.endsWith('…”'))).toBe(
+        true,
+      );
+      // Turned to a desktop width, the map redraws for it and stays legible.
+      await page.setViewportSize({ width: 1280, height: 800 });
+      await page.waitForFunction(() => {
+        const svg = document.querySelector<SVGSVGElement>('unclip-map svg.map')!;
+        return Math.abs(svg.viewBox.baseVal.width - svg.getBoundingClientRect().width) < 2;
+      });
+      expect((await expectLegibleMap(figure, 1)).drawing.width).toBeGreaterThan(600);
+      await page.setViewportSize({ width: 375, height: 800 });
+    },
+  );
+
+  it('prior + decoder: the prompt and prior labels stay apart and inside the map', { timeout: 200_000 }, async () => {
+    const figure = page.locator('unclip-prior');
+    await figure.getByLabel('Prompt', { exact: true }).fill(prompt);
+    await figure.getByLabel('Prior steps').fill('2');
+    await figure.getByLabel('Decoder steps').fill('2');
+    await figure.getByRole('button', { name: 'Generate' }).click();
+    expect(await settled(page, 'unclip-prior')).toBe('done');
+    await expectLegibleMap(figure, 2);
     expect(errors).toEqual([]);
   });
 });

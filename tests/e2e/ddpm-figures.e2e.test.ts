@@ -69,6 +69,43 @@ describe('schedule explorer', () => {
     expect(xs).toHaveLength(3);
   });
 
+  it('every curve stays inside its chart, between the outermost labelled ticks', async () => {
+    await figure().getByRole('checkbox', { name: 'sigmoid' }).check();
+    const charts = await figure()
+      .locator('svg[aria-label]')
+      .evaluateAll((svgs) =>
+        svgs.map((svg) => {
+          // Plot places each tick with translate(x, y); its group and the lines' share the same half-pixel shift.
+          const at = (el: Element) => Number(/translate\([^,]+,([^)]+)\)/.exec(el.getAttribute('transform')!)![1]);
+          const ticks = [...svg.querySelectorAll('g[aria-label="y-axis tick"] path')].map(at);
+          const x = (svg as unknown as { scale(name: string): { range: number[] } }).scale('x').range;
+          const curves = [...svg.querySelectorAll('g[aria-label="line"] path')].map((path) => {
+            const box = (path as SVGPathElement).getBBox();
+            return { left: box.x, right: box.x + box.width, top: box.y, bottom: box.y + box.height };
+          });
+          return {
+            name: svg.getAttribute('aria-label')!,
+            top: Math.min(...ticks),
+            bottom: Math.max(...ticks),
+            x,
+            curves,
+          };
+        }),
+      );
+    expect(charts).toHaveLength(3);
+    for (const { name, top, bottom, x, curves } of charts) {
+      expect(curves.length, name).toBe(4);
+      for (const curve of curves) {
+        // Half a pixel for the lines' horizontal shift and rounding.
+        expect(curve.top, name).toBeGreaterThanOrEqual(top - 0.5);
+        expect(curve.bottom, name).toBeLessThanOrEqual(bottom + 0.5);
+        expect(curve.left, name).toBeGreaterThanOrEqual(Math.min(...x) - 0.5);
+        expect(curve.right, name).toBeLessThanOrEqual(Math.max(...x) + 0.5);
+      }
+    }
+    await figure().getByRole('checkbox', { name: 'sigmoid' }).uncheck();
+  });
+
   it('adding a schedule adds its line and its readout row', async () => {
     const sigmoid = figure().getByRole('checkbox', { name: 'sigmoid' });
     await sigmoid.check();

@@ -30,6 +30,19 @@ describe('diffusion in two dimensions', () => {
     expect(await figure.locator('[data-role="readout"]').textContent()).not.toBe(before);
   });
 
+  it('Play replays the run from the noise to the samples', { timeout: 60_000 }, async () => {
+    const figure = page.locator('toy-diffusion');
+    const step = figure.getByLabel('Sampling step', { exact: true });
+    await step.fill('0');
+    const play = figure.getByRole('button', { name: 'Play' });
+    await play.click();
+    expect(await figure.getByRole('button', { name: 'Pause' }).getAttribute('aria-pressed')).toBe('true');
+    const last = await step.getAttribute('max');
+    await expect.poll(() => step.inputValue(), { timeout: 10_000 }).toBe(last);
+    expect(await play.getAttribute('aria-pressed')).toBe('false');
+    await expect(figure.locator('.step-readout').textContent()).resolves.toBe(`${last} of ${last}, done`);
+  });
+
   it('guidance: a large w puts more samples off the class than w = 1', { timeout: 60_000 }, async () => {
     const figure = page.locator('toy-guidance');
     await figure.getByRole('combobox', { name: /^Data/ }).selectOption('mixture');

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { launchChromium, openPage, settled, type Browser } from './browser';
+import { checkDownloadAndPlay, launchChromium, openPage, settled, type Browser } from './browser';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -17,6 +17,22 @@ afterAll(async () => {
 
 /** The pixels of a canvas, to compare two drawings exactly. */
 const pixels = (canvas: Locator) => canvas.evaluate((c: HTMLCanvasElement) => c.toDataURL());
+
+/** A canvas's RGBA bytes. */
+const rgba = (canvas: Locator): Promise<number[]> =>
+  canvas.evaluate((c: HTMLCanvasElement) => [...c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data]);
+
+/** Mean absolute difference of two pictures' RGB bytes (0 to 255). */
+function meanDifference(a: number[], b: number[]): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (i % 4 === 3) continue;
+    sum += Math.abs(a[i] - b[i]);
+    n++;
+  }
+  return sum / n;
+}
 
 /** The last sample's values, rounded to nothing: a repeat with the same seed must match exactly. */
 const sampleData = (page: Page) =>
@@ -45,6 +61,7 @@ describe('DiT chapter on WebAssembly', () => {
     expect(await settled(page, 'dit-patchify')).toBe('done');
     expect(await figure.getByRole('img', { name: /^Latent channel \d of the encoded picture/ }).count()).toBe(4);
     expect(await figure.locator('.status-line').textContent()).toMatch(/^encoded in [\d.]+ ms · WebAssembly$/);
+    await checkDownloadAndPlay(page, figure);
   });
 
   it('gates: one bar pair per block, and they move with the timestep', { timeout: 120_000 }, async () => {
@@ -105,6 +122,38 @@ describe('DiT chapter on WebAssembly', () => {
     await figure.getByRole('combobox', { name: 'Block' }).selectOption({ label: '2' });
     expect(await figure.getByRole('img', { name: /^Head 1, block 2: token 1 attends/ }).count()).toBe(1);
   });
+
+  it(
+    'x0: the step scrubber and Play move the predicted clean picture, which ends at the sample',
+    { timeout: 120_000 },
+    async () => {
+      const figure = page.locator('dit-sampler');
+      await figure.getByLabel('Steps', { exact: true }).fill('25');
+      await figure.getByRole('button', { name: 'Sample' }).click();
+      expect(await settled(page, 'dit-sampler')).toBe('done');
+      const x0 = figure.getByRole('img', { name: /^Predicted clean picture x̂₀ at step/ });
+      const shows = (step: number) =>
+        expect.poll(() => x0.getAttribute('aria-label')).toMatch(new RegExp(`at step ${step} of 25, t = \\d+$`));
+      const sample = await rgba(figure.getByRole('img', { name: /^Generated emoji/ }));
+      // The scrubber rests at the last step (t = 1), where the sample is sqrt(alpha-bar_0) x0 plus 0.03 of
+      // the predicted noise: under a level of 255 apart on average (0.2-0.3 measured over seeds).
+      await shows(25);
+      const last = await rgba(x0);
+      expect(meanDifference(last, sample)).toBeLessThan(2);
+      // At the first step (t = 961) the guess is a blur far from the sample (25-49 levels measured).
+      await figure.getByLabel('Denoising step').fill('0');
+      await shows(1);
+      const first = await rgba(x0);
+      expect(meanDifference(first, sample)).toBeGreaterThan(12);
+      await figure.getByLabel('Denoising step').fill('12');
+      await shows(13);
+      expect(await rgba(x0)).not.toEqual(first);
+      // Play sweeps the steps and stops at the last, so x0 is the sample again.
+      await checkDownloadAndPlay(page, figure);
+      await shows(25);
+      expect(await rgba(x0)).toEqual(last);
+    },
+  );
 
   it('times a UNet step and a DiT step', { timeout: 200_000 }, async () => {
     const figure = page.locator('dit-cost');

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { figureResult, launchChromium, openPage, settled, type Browser } from './browser';
+import { checkDownloadAndPlay, figureResult, launchChromium, openPage, settled, type Browser } from './browser';
 
 let browser: Browser;
 let page: Page;
@@ -92,6 +92,7 @@ describe('flow matching', () => {
     const maxDiff = (a: number[], b: number[]) => a.reduce((m, v, k) => Math.max(m, Math.abs(v - b[k])), 0);
     expect(maxDiff(p1, p2)).toBeLessThanOrEqual(2);
     expect(maxDiff(p1, p25)).toBeGreaterThan(40);
+    await checkDownloadAndPlay(page, figure);
 
     // SD3's shift moves the flow model's timesteps (not the diffusion model's).
     await figure.getByLabel('Flow shift').selectOption('3');

@@ -1,7 +1,7 @@
 /** The GLIDE chapter's figures, driven through their labelled controls (WebAssembly, plus one WebGPU run). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { launchChromium, openPage, type Browser } from './browser';
+import { checkDownloadAndPlay, launchChromium, openPage, type Browser } from './browser';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -125,10 +125,42 @@ describe('GLIDE chapter on WebAssembly', () => {
 
     expect(await runAndWait(page, figure, 'Generate')).toBe('done');
     expect(differs(await pixels(large), first)).toBe(false);
+    await checkDownloadAndPlay(page, figure);
+  });
+
+  it('reruns only the upsampler when its noise level moves after a run, and names the new level', async () => {
+    const figure = page.locator('glide-cascade');
+    const small = figure.getByRole('img', { name: '16 px sample for “red heart”' });
+    const large = figure.getByRole('img', { name: '32 px sample for “red heart”' });
+    const base = await pixels(small);
+    const before = await pixels(large);
+    const input = await pixels(figure.getByRole('img', { name: 'Upsampler input at noise level 0.1' }));
+
+    // No Generate: moving the slider is enough.
     await figure.getByLabel('Upsampler noise level').fill('0.5');
+    await page.waitForFunction(
+      (el) =>
+        (el as unknown as { result: { noiseLevel: number } }).result.noiseLevel === 0.5 &&
+        (el as HTMLElement).dataset.state === 'done',
+      await figure.elementHandle(),
+      { timeout: 120_000 },
+    );
+    expect(await figure.locator('.status-line').textContent()).toMatch(
+      /^Upsampler only, at noise level 0\.5 \(base sample kept\): \d+ steps in \d+\.\d\d s · WebAssembly$/,
+    );
+    expect(await figure.evaluate((el) => (el as unknown as { result: { baseMs: null } }).result.baseMs)).toBeNull();
+    expect(differs(await pixels(small), base)).toBe(false);
+    expect(differs(await pixels(large), before)).toBe(true);
+    const noised = figure.getByRole('img', { name: 'Upsampler input at noise level 0.5' });
+    expect(differs(await pixels(noised), input)).toBe(true);
+    expect(await figure.getByText("noised (level 0.5): the upsampler's input").isVisible()).toBe(true);
+    // The base run is still there to replay.
+    expect(await figure.getByLabel('Step', { exact: true }).getAttribute('max')).toBe('3');
+
+    // Generate runs both stages again; the same seed gives the same base sample.
     expect(await runAndWait(page, figure, 'Generate')).toBe('done');
-    expect(await figure.locator('.augmented-caption').textContent()).toContain('level 0.5');
-    expect(differs(await pixels(large), first)).toBe(true);
+    expect(await figure.locator('.status-line').textContent()).toMatch(/^Base: 4 steps in .* · upsampler: /);
+    expect(differs(await pixels(small), base)).toBe(false);
   });
 
   it('samples seven guidance scales in one batch: w = 0 and w = 10 differ, and a rerun repeats exactly', async () => {
@@ -146,6 +178,7 @@ describe('GLIDE chapter on WebAssembly', () => {
     await figure.getByRole('radio', { name: 'not clipped' }).check();
     expect(await runAndWait(page, figure, 'Render all seven')).toBe('done');
     expect(differs(await image('10'), strong)).toBe(true);
+    await checkDownloadAndPlay(page, figure);
   });
 
   it('edits the mask with presets, the keyboard and the pointer', async () => {
@@ -221,6 +254,7 @@ describe('GLIDE chapter on WebAssembly', () => {
     expect(await step.getAttribute('max')).toBe('5');
     await step.fill('0');
     expect(await figure.locator('.step-readout').textContent()).toMatch(/^1 of 6, t = \d+$/);
+    await checkDownloadAndPlay(page, figure);
   });
 
   it('takes the reader’s own picture, and says so when a file is not one', async () => {

@@ -1,7 +1,7 @@
 /** The Imagen chapter's figures, driven through their labelled controls (WebAssembly, plus one short WebGPU run). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { launchChromium, openPage, type Browser } from './browser';
+import { checkDownloadAndPlay, launchChromium, openPage, type Browser } from './browser';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -52,8 +52,8 @@ describe('Imagen chapter on WebAssembly', () => {
     expect(await figure.locator('.status-line').textContent()).toMatch(
       /^stage 1: 8 steps in \d+\.\d\d s · stage 2: 7 × 8 steps in \d+\.\d\d s · WebAssembly$/,
     );
-    const output = figure.locator('[data-panel="output"] canvas');
-    const augmented = figure.locator('[data-panel="augmented"] canvas');
+    const output = figure.getByRole('img', { name: /^super-resolved at level [\d.]+: .* against / });
+    const augmented = figure.getByRole('img', { name: /^upsampler input at augmentation level / });
     expect(await output.getAttribute('aria-label')).toMatch(/^super-resolved at level 0\.10: \d+\.\d dB/);
     const first = await pixels(output);
     const firstInput = await pixels(augmented);
@@ -94,6 +94,7 @@ describe('Imagen chapter on WebAssembly', () => {
       { timeout: 120_000 },
     );
     expect(differs(await pixels(output), first)).toBe(false);
+    await checkDownloadAndPlay(page, figure);
   });
 
   it('upsamples a real emoji and measures PSNR against the real 32 px picture', async () => {
@@ -148,6 +149,7 @@ describe('Imagen chapter on WebAssembly', () => {
     const before = await pixels(canvas(2));
     expect(await runAndWait(page, figure, 'Sample all three')).toBe('done');
     expect(differs(await pixels(canvas(2)), before)).toBe(false);
+    await checkDownloadAndPlay(page, figure);
   });
 
   it('quotes our text encoder beside T5-XXL and CLIP', async () => {

@@ -93,6 +93,25 @@ describe('DDPM chapter', () => {
     const mad = (a: number[], b: number[]) => a.reduce((s, v, i) => s + Math.abs(v - b[i]), 0) / a.length;
     const ddim = await cell('ddim', 50);
     expect(mad(await cell('dpmsolver++', 50), ddim)).toBeLessThan(mad(await cell('ddpm', 50), ddim));
+    // The sentence under the grid gives each row's change across step counts, as the cells show it:
+    // mean difference of the drawn grey levels over the three pairs of its pictures.
+    const sentence = (await figure.locator('.comparison').textContent()) ?? '';
+    expect(sentence).toMatch(/row's 5 changes/);
+    const spread = async (s: string) => {
+      const [a, b, c] = [await cell(s, 10), await cell(s, 25), await cell(s, 50)];
+      return (mad(a, b) + mad(a, c) + mad(b, c)) / 3 / (3 / 4); // RGB of RGBA: alpha never differs
+    };
+    const said = (label: string) => Number(new RegExp(`${label.replace(/[+()]/g, '\\$&')} (\\d+)`).exec(sentence)?.[1]);
+    for (const [s, label] of [
+      ['ddpm', 'DDPM'],
+      ['ddim', 'DDIM'],
+      ['dpmsolver++', 'DPM-Solver++ (2M)'],
+    ]) {
+      expect(Math.abs(said(label) - (await spread(s)))).toBeLessThan(1.5);
+    }
+    // DDPM redraws the digit at each step count; the deterministic samplers barely move.
+    expect(said('DDPM')).toBeGreaterThan(2 * said('DDIM'));
+    await checkDownloadAndPlay(page, figure);
   });
 });
 
@@ -115,6 +134,8 @@ describe('Latent diffusion chapter', () => {
     expect(
       await figure.locator('.heatmap svg [aria-label="cell"] rect, .heatmap svg rect').count(),
     ).toBeGreaterThanOrEqual(256);
+    // Download saves the picture, its reconstruction and their difference.
+    await checkDownloadAndPlay(page, figure);
     const before = await pixels(figure.locator('[data-panel="reconstruction"]'));
 
     await figure.getByLabel('Use your own picture').setInputFiles('public/samples/digit-3.png');
@@ -130,7 +151,12 @@ describe('Latent diffusion chapter', () => {
 
   it('interpolates between two emoji and decodes all seven points', async () => {
     const figure = page.locator('latent-interpolation');
-    await figure.getByRole('group', { name: 'To' }).getByRole('radio', { name: 'rocket emoji (Twemoji)' }).check();
+    const checked = (legend: string) =>
+      figure.getByRole('group', { name: legend }).getByRole('radio', { checked: true }).getAttribute('value');
+    // The defaults are two different pictures: the first press walks somewhere.
+    expect(await checked('From')).not.toBe(await checked('To'));
+    const note = figure.getByRole('status').filter({ hasText: /same picture/ });
+    expect(await note.isVisible()).toBe(false);
     await figure.getByRole('button', { name: 'Interpolate' }).click();
     expect(await waitDone(page, 'latent-interpolation')).toBe('done');
     const row = figure.locator('[data-row="latent"] canvas');
@@ -138,6 +164,16 @@ describe('Latent diffusion chapter', () => {
     const [first, middle, last] = await Promise.all([pixels(row.nth(0)), pixels(row.nth(3)), pixels(row.nth(6))]);
     expect(differs(first, last)).toBe(true);
     expect(differs(middle, first) && differs(middle, last)).toBe(true);
+    await checkDownloadAndPlay(page, figure);
+
+    // From = To: the figure says why every point is the same picture.
+    const from = await checked('From');
+    await figure.getByRole('group', { name: 'To' }).locator(`input[value="${from}"]`).check();
+    expect(await note.isVisible()).toBe(true);
+    await figure.getByRole('button', { name: 'Interpolate' }).click();
+    expect(await waitDone(page, 'latent-interpolation')).toBe('done');
+    expect(await figure.locator('.status-line').textContent()).toMatch(/From and To are the same picture/);
+    expect(differs(await pixels(row.nth(0)), await pixels(row.nth(6)))).toBe(false);
   });
 });
 

@@ -1,7 +1,7 @@
 /** The SDXL chapter's micro-conditioning figure, operated by its labels (WebAssembly, then a short WebGPU run). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { launchChromium, openPage, type Browser } from './browser';
+import { checkDownloadAndPlay, launchChromium, openPage, type Browser } from './browser';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -67,11 +67,15 @@ describe('SDXL chapter on WebAssembly', () => {
     expect(await pixels(uncropped)).toEqual(await pixels(full));
     const shifted = figure.getByRole('img', { name: /^Generated with crop top-left \(8, 8\)/ });
     expect(meanAbsDiff(await pixels(shifted), await pixels(uncropped))).toBeGreaterThan(0.5);
+    // The sliders rest at (32, 0, 0), the conditions of crop (0, 0): the single image is that picture.
+    const own = figure.getByRole('img', { name: /^Your conditions: original size 32 by 32, crop top-left \(0, 0\)/ });
+    expect(await pixels(own)).toEqual(await pixels(uncropped));
 
     expect(await figure.getByRole('img', { name: /^Detail against original size/ }).count()).toBe(1);
     expect(await figure.locator('.status-line').textContent()).toMatch(
       /^5 sizes in \d+\.\d\d s, 4 crops in \d+\.\d\d s \(12 steps, guidance [\d.]+\) · WebAssembly$/,
     );
+    await checkDownloadAndPlay(page, figure);
   });
 
   it("renders one image for the sliders' conditions: original size 32 to 8 loses detail", async () => {
@@ -84,7 +88,8 @@ describe('SDXL chapter on WebAssembly', () => {
       const canvas = figure.getByRole('img', { name });
       await canvas.waitFor({ timeout: 240_000 });
       const part = figure.getByRole('region', { name: /^Your own conditions/ });
-      await expect.poll(() => part.getAttribute('data-state')).toBe('done');
+      // The canvas may carry these conditions already (a rows run paints them too): wait for this render.
+      await expect.poll(() => part.getAttribute('data-state'), { timeout: 240_000 }).toBe('done');
       return {
         pixels: await pixels(canvas),
         detail: Number((await figure.locator('.detail[data-custom]').textContent())!.replace('detail ', '')),
@@ -100,7 +105,7 @@ describe('SDXL chapter on WebAssembly', () => {
     expect(meanAbsDiff(full.pixels, await pixels(row))).toBeLessThan(1);
 
     await page.keyboard.press('Home');
-    expect(await figure.locator('output[data-slider="originalSize"]').textContent()).toBe('8');
+    expect(await figure.locator('output[for$="-originalSize"]').textContent()).toBe('8');
     expect(await figure.locator('pre.time-ids[data-sweep="custom"]').textContent()).toMatch(
       /\[\[\s*8,\s*8,\s*0,\s*0,\s*32,\s*32\]\]/,
     );
@@ -111,6 +116,45 @@ describe('SDXL chapter on WebAssembly', () => {
     expect(await figure.locator('.status-line').textContent()).toMatch(
       /^1 image \(original size 8, crop \(0, 0\)\) in/,
     );
+  });
+
+  it('a new prompt repaints your own conditions with "Generate both rows", as a fresh render of them would', async () => {
+    const figure = page.locator('micro-conditioning');
+    const part = figure.getByRole('region', { name: /^Your own conditions/ });
+    const own = part.getByRole('img');
+    const settle = async (state: () => Promise<string | null>) => {
+      await expect.poll(state, { timeout: 240_000 }).toMatch(/^(done|error|stopped)$/);
+      expect(await state()).toBe('done');
+    };
+    await figure.getByLabel('Prompt', { exact: true }).fill('grinning face');
+    await figure.getByLabel('Steps', { exact: true }).fill('6');
+    // Conditions in neither row (original size 16 with a crop): the rows run renders them on their own.
+    await figure.getByLabel('Original size', { exact: true }).focus();
+    await page.keyboard.press('Home');
+    for (let i = 0; i < 8; i++) await page.keyboard.press('ArrowRight');
+    await figure.getByLabel('Crop top', { exact: true }).focus();
+    await page.keyboard.press('ArrowRight');
+    await settle(() => part.getAttribute('data-state'));
+    const conditions = /^Your conditions: original size 16 by 16, crop top-left \(1, 0\)/;
+    expect(await own.getAttribute('aria-label')).toMatch(conditions);
+    const before = await pixels(own);
+
+    await figure.getByLabel('Prompt', { exact: true }).fill('red heart');
+    await figure.getByRole('button', { name: 'Generate both rows' }).click();
+    await settle(() => figure.getAttribute('data-state'));
+    expect(await part.getAttribute('data-state')).toBe('done');
+    expect(await own.getAttribute('aria-label')).toMatch(conditions);
+    const repainted = await pixels(own);
+    expect(meanAbsDiff(repainted, before)).toBeGreaterThan(0.5);
+    expect(await figure.locator('.status-line').textContent()).toMatch(/, your conditions in \d+\.\d\d s \(6 steps/);
+
+    // Down and back up within the debounce: the same conditions rendered on their own, from the new prompt.
+    await figure.getByLabel('Crop top', { exact: true }).focus();
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowRight');
+    await settle(() => part.getAttribute('data-state'));
+    expect(await figure.locator('.status-line').textContent()).toMatch(/^1 image \(original size 16, crop \(1, 0\)\)/);
+    expect(await pixels(own)).toEqual(repainted);
   });
 
   it('says which words of the prompt the text encoder cannot read', async () => {

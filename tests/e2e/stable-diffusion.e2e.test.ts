@@ -1,7 +1,7 @@
 /** The Stable Diffusion chapter's figures, driven through their labelled controls (WebAssembly, plus one WebGPU run). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
-import { launchChromium, openPage, type Browser } from './browser';
+import { checkDownloadAndPlay, launchChromium, openPage, type Browser } from './browser';
 
 let browser: Browser;
 beforeAll(async () => {
@@ -27,6 +27,22 @@ async function pixels(canvas: Locator): Promise<number[]> {
   return canvas.evaluate((c: HTMLCanvasElement) => [...c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data]);
 }
 const differs = (a: number[], b: number[]) => a.some((v, i) => v !== b[i]);
+
+/** Where a canvas's pixels lie on the lightness range, 0 to 1: the 2nd and 98th percentiles of their luma. */
+function lumaRange(rgba: number[]): { low: number; high: number } {
+  const luma: number[] = [];
+  for (let i = 0; i < rgba.length; i += 4) luma.push(0.299 * rgba[i] + 0.587 * rgba[i + 1] + 0.114 * rgba[i + 2]);
+  luma.sort((a, b) => a - b);
+  const at = (q: number) => luma[Math.floor(q * (luma.length - 1))] / 255;
+  return { low: at(0.02), high: at(0.98) };
+}
+
+/** Readable at a glance: a map covers most of the lightness range and reaches its dark end (no washed-out overlay). */
+function expectFullContrast(rgba: number[]) {
+  const { low, high } = lumaRange(rgba);
+  expect(high - low).toBeGreaterThan(0.5);
+  expect(low).toBeLessThan(0.25);
+}
 
 describe('Stable Diffusion chapter on WebAssembly', () => {
   let page: Page;
@@ -91,6 +107,7 @@ describe('Stable Diffusion chapter on WebAssembly', () => {
     expect(await runAndWait(page, figure, 'Generate')).toBe('done');
     expect(differs(await pixels(final), first)).toBe(true);
     expect(await figure.locator('.call code').textContent()).toContain('generator=torch.manual_seed(4)');
+    await checkDownloadAndPlay(page, figure);
   });
 
   it('renders seven guidance scales in one run; w = 0 and w = 7.5 differ; the noise panel follows the step', async () => {
@@ -115,6 +132,7 @@ describe('Stable Diffusion chapter on WebAssembly', () => {
     await figure.getByRole('radio', { name: '0.7' }).check();
     expect(await runAndWait(page, figure, 'Render all seven')).toBe('done');
     expect(differs(await image(6), unrescaled)).toBe(true);
+    await checkDownloadAndPlay(page, figure);
   });
 
   it('maps cross-attention per token and per layer over the image', async () => {
@@ -126,16 +144,24 @@ describe('Stable Diffusion chapter on WebAssembly', () => {
     expect(await tokens.count()).toBe(5);
     const overlay = figure.locator('[data-view="overlay"]');
     expect(await overlay.getAttribute('aria-label')).toMatch(/^attention to “red”, all layers/);
+    // The label states the colour scale: the map's own least and most, in percent of each position's attention.
+    expect(await overlay.getAttribute('aria-label')).toMatch(
+      /from black \(\d+\.\d%, its least\) to pale yellow \(\d+\.\d%/,
+    );
     const red = await pixels(overlay);
+    // However narrow the map's values (a few percent), its colours span the scale.
+    expectFullContrast(red);
     await figure.getByRole('radio', { name: /^heart/ }).check();
     expect(await overlay.getAttribute('aria-label')).toMatch(/^attention to “heart”/);
     expect(differs(await pixels(overlay), red)).toBe(true);
     const heart = await pixels(overlay);
+    expectFullContrast(heart);
     await figure.getByLabel('Layers', { exact: true }).selectOption({ index: 1 });
     expect(await overlay.getAttribute('aria-label')).toMatch(/^attention to “heart”, down_blocks\.0/);
     expect(differs(await pixels(overlay), heart)).toBe(true);
     const shares = await figure.evaluate((el) => (el as unknown as { result: { shares: number[] } }).result.shares);
     expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 3);
+    await checkDownloadAndPlay(page, figure);
   });
 
   it('draws both UNets from their configs', async () => {
@@ -143,6 +169,46 @@ describe('Stable Diffusion chapter on WebAssembly', () => {
     expect(await diagrams.count()).toBe(2);
     expect(await diagrams.first().getAttribute('aria-label')).toMatch(/CrossAttnDownBlock2D/);
     expect(await diagrams.nth(1).getAttribute('aria-label')).toMatch(/DownBlock2D, down_blocks\.3/);
+  });
+
+  it('fits both UNet diagrams in their boxes at 1280 and 375 px, every label whole and readable', async () => {
+    const diagrams = page.getByRole('img', { name: /^Block diagram of/ });
+    for (const width of [1280, 375]) {
+      await page.setViewportSize({ width, height: 900 });
+      for (const svg of await diagrams.all()) {
+        const fit = await svg.evaluate((el) => {
+          const inside = (a: DOMRect, b: DOMRect) =>
+            a.left >= b.left - 0.5 && a.right <= b.right + 0.5 && a.top >= b.top - 0.5 && a.bottom <= b.bottom + 0.5;
+          const drawing = el.getBoundingClientRect();
+          const box = el.closest('figure')!.getBoundingClientRect();
+          const texts = [...el.querySelectorAll('text')];
+          const outside = texts.filter((t) => !inside(t.getBoundingClientRect(), drawing)).map((t) => t.textContent);
+          // A block's lines stay inside the block's own box too.
+          const spilling = texts
+            .filter(
+              (t) =>
+                t.closest('.block') &&
+                !inside(t.getBoundingClientRect(), t.closest('.block')!.querySelector('rect')!.getBoundingClientRect()),
+            )
+            .map((t) => t.textContent);
+          const scale = drawing.width / (el as unknown as SVGSVGElement).viewBox.baseVal.width;
+          return {
+            overflow: drawing.right - box.right,
+            left: drawing.left - box.left,
+            outside,
+            spilling,
+            textPx: 10 * scale,
+          };
+        });
+        expect(fit.overflow, `at ${width} px`).toBeLessThanOrEqual(0.5);
+        expect(fit.left, `at ${width} px`).toBeGreaterThanOrEqual(-0.5);
+        expect(fit.outside, `at ${width} px`).toEqual([]);
+        expect(fit.spilling, `at ${width} px`).toEqual([]);
+        // Scaled to fit, the block text stays at a readable size.
+        expect(fit.textPx, `at ${width} px`).toBeGreaterThanOrEqual(9);
+      }
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 });
 

@@ -118,7 +118,7 @@ describe('Runtime', () => {
 
 describe('Runtime.loadJson (tokenizers and other companion files)', () => {
   const json = new TextEncoder().encode(JSON.stringify({ vocab: { a: 1 } }));
-  const depsFor = (body: Uint8Array, counter: { n: number }): RuntimeDeps => ({
+  const depsFor = (body: Uint8Array<ArrayBuffer>, counter: { n: number }): RuntimeDeps => ({
     openCache: async () => null,
     fetchImpl: async () => (counter.n++, new Response(body)),
     createSession: async () => {

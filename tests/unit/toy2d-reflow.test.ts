@@ -55,5 +55,6 @@ describe('couplingVelocityField', () => {
     const straightBefore = pathStraightness(eulerFlow(exact, fresh, sigmas));
     const straightAfter = pathStraightness(eulerFlow(reflowed, fresh, sigmas));
     expect(straightAfter).toBeGreaterThan(straightBefore);
-  });
+    // 1,500 ODE solves and a 1,500-pair kernel regression: about 2 s alone, several times that on a busy machine.
+  }, 30_000);
 });

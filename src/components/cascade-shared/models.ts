@@ -1,12 +1,13 @@
 /**
  * What the pixel-cascade figures share (Imagen, GLIDE): the tiny CLIP text encoder, the 16 px base
- * model and the 16 -> 32 px upsampler, wired into `CascadeModels`, plus a per-page cache of encoded
- * prompts so that re-running a figure never re-encodes the same words.
+ * model and the 16 -> 32 px upsampler, wired into `CascadeModels`; a per-page cache of encoded
+ * prompts, so that re-running a figure never re-encodes the same words; and one base-model run with
+ * its progress lines, which every figure of both chapters starts with.
  */
-import type { Thresholding } from '../../lib/pipelines/cascade';
-import type { CascadeModels, PromptStates } from '../../lib/pipelines/cascade';
-import { encodePrompt } from '../../lib/pipelines/cascade';
-import type { ModelEntry, TrainedSchedulerConfig } from '../../lib/runtime/index';
+import type { BaseResult, BaseSampleOptions, BaseStep, CascadeModels, PromptStates } from '../../lib/pipelines/cascade';
+import { encodePrompt, sampleBase } from '../../lib/pipelines/cascade';
+import type { TrainedSchedulerConfig } from '../../lib/runtime/index';
+import type { RunContext } from '../shared/model-figure';
 import type { LoadedModels } from '../shared/model-status';
 import { loadTokenizer } from '../text-to-image/models';
 
@@ -42,35 +43,84 @@ export function promptStates(models: CascadeModels, text: string, signal?: Abort
   return states;
 }
 
-/** A prompt's states and the empty prompt's (guidance's unconditional half), both from the cache. */
-export function promptAndEmptyStates(
-  models: CascadeModels,
-  text: string,
-  signal?: AbortSignal,
-): Promise<[PromptStates, PromptStates]> {
-  return Promise.all([promptStates(models, text, signal), promptStates(models, '', signal)]);
+/** What every base-model figure reads from its form. */
+export interface BaseSettings {
+  prompt: string;
+  guidanceScale: number;
+  numInferenceSteps: number;
+  seed: number;
 }
 
-interface RecommendedSampling {
-  steps?: number;
-  guidance_scale?: number;
-  thresholding?: boolean;
-  dynamic_thresholding_ratio?: number;
-  sample_max_value?: number;
-  noise_level?: number;
+/** The part of a step that the figures' scrubbers keep: what the UNet saw and its guess of x0. */
+export type KeptStep = Pick<BaseStep, 'timestep' | 'sample' | 'predOriginalSample'>;
+
+export const keepStep = ({ timestep, sample, predOriginalSample }: BaseStep): KeptStep => ({
+  timestep,
+  sample,
+  predOriginalSample,
+});
+
+/** The rest of `sampleBase`'s options: what differs between the figures (x0 treatment, variants, inpainting). */
+type BaseExtras = Omit<BaseSampleOptions, keyof BaseSettings | 'empty' | 'signal' | 'onStep'>;
+
+/**
+ * One run of the 16 px base model for a figure: the prompt's and the empty prompt's states (cached),
+ * then classifier-free guided sampling, with "`what`: i of n steps…" on the status line. `onStep`
+ * sees every step; `stepMs` is each step's wall time.
+ */
+export async function runBase(
+  run: Pick<RunContext<unknown>, 'models' | 'signal' | 'running'>,
+  settings: BaseSettings,
+  extras: BaseExtras,
+  what: string,
+  onStep?: (step: BaseStep) => void,
+): Promise<{ models: CascadeModels; result: BaseResult; stepMs: number[] }> {
+  const models = await cascadeModels(run.models);
+  const [prompt, empty] = await Promise.all([
+    promptStates(models, settings.prompt, run.signal),
+    promptStates(models, '', run.signal),
+  ]);
+  const stepMs: number[] = [];
+  const n = settings.numInferenceSteps;
+  run.running(`${what}: 0 of ${n} steps…`);
+  const result = await sampleBase(models, {
+    ...settings,
+    ...extras,
+    prompt,
+    empty,
+    signal: run.signal,
+    onStep: (step) => {
+      stepMs.push(step.ms);
+      onStep?.(step);
+      run.running(`${what}: ${step.index + 1} of ${n} steps…`);
+    },
+  });
+  return { models, result, stepMs };
 }
 
-/** The base model's recommended settings (manifest `recommended_sampling`), with the recipe's defaults. */
-export function baseDefaults(entry: ModelEntry | undefined) {
-  const r = (entry?.recommended_sampling ?? {}) as RecommendedSampling;
-  const thresholding: Thresholding = r.thresholding
-    ? { kind: 'dynamic', ratio: r.dynamic_thresholding_ratio ?? 0.995, maxValue: r.sample_max_value ?? 1.5 }
-    : { kind: 'static' };
-  return { steps: r.steps ?? 25, guidanceScale: r.guidance_scale ?? 5, thresholding };
-}
-
-/** The upsampler's recommended settings (manifest `recommended_sampling`). */
-export function superResDefaults(entry: ModelEntry | undefined) {
-  const r = (entry?.recommended_sampling ?? {}) as RecommendedSampling;
-  return { steps: r.steps ?? 25, noiseLevel: r.noise_level ?? 0.1 };
+/**
+ * Moving the slider `name` after a run (or during one) reruns the figure with its base sample kept
+ * (the upsampler's noise level: stage 1 need not run again). Returns what the figure's readSettings
+ * asks once a run: whether this run may keep the base sample (a request it then forgets). Generate
+ * always runs both stages.
+ */
+export function rerunUpsamplerOn(
+  figure: HTMLElement,
+  name: string,
+  hasBase: () => boolean,
+  rerun: () => void,
+): () => boolean {
+  let moved = false;
+  figure.querySelector(`input[name="${name}"]`)!.addEventListener('input', () => {
+    if (!hasBase() && figure.dataset.state !== 'running') return;
+    moved = true;
+    rerun();
+  });
+  // Capture: the form's submit reaches this before the figure kit's handler reads the settings.
+  figure.addEventListener('submit', () => (moved = false), { capture: true });
+  return () => {
+    const keep = moved && hasBase();
+    moved = false;
+    return keep;
+  };
 }

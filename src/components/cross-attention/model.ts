@@ -2,26 +2,34 @@
 import type { Rgb } from '../../lib/image/index';
 import type { Encoding } from '../../lib/pipelines/tokenizer';
 
-/** A dark-to-bright sequential ramp (black, purple, orange, pale yellow), readable over a picture. */
-const RAMP: Rgb[] = [
+/**
+ * Matplotlib's magma, sampled at nine evenly spaced points: a perceptually uniform sequential scale
+ * from black through purple and orange to pale yellow, whose lightness rises steadily, so that
+ * "brighter" reads as "more" at a glance and in greyscale.
+ */
+const MAGMA: Rgb[] = [
   [0, 0, 4],
-  [81, 18, 124],
-  [183, 55, 121],
-  [252, 137, 97],
+  [28, 16, 68],
+  [79, 18, 123],
+  [129, 37, 129],
+  [181, 54, 122],
+  [229, 80, 100],
+  [251, 135, 97],
+  [254, 194, 135],
   [252, 253, 191],
 ];
 
-/** Colour of v in [0, 1] on the ramp, linearly between its stops. */
+/** Colour of v in [0, 1] on the scale, linearly between its stops. */
 export function heatColor(v: number): Rgb {
-  const x = Math.max(0, Math.min(1, v)) * (RAMP.length - 1);
-  const i = Math.min(RAMP.length - 2, Math.floor(x));
+  const x = Math.max(0, Math.min(1, v)) * (MAGMA.length - 1);
+  const i = Math.min(MAGMA.length - 2, Math.floor(x));
   const f = x - i;
-  return [0, 1, 2].map((c) => RAMP[i][c] + (RAMP[i + 1][c] - RAMP[i][c]) * f) as Rgb;
+  return [0, 1, 2].map((c) => MAGMA[i][c] + (MAGMA[i + 1][c] - MAGMA[i][c]) * f) as Rgb;
 }
 
-/** A CSS gradient of the ramp, for a legend. */
+/** A CSS gradient of the scale, for a legend. */
 export function heatGradient(): string {
-  return `linear-gradient(to right, ${RAMP.map((c) => `rgb(${c.join(' ')})`).join(', ')})`;
+  return `linear-gradient(to right, ${MAGMA.map((c) => `rgb(${c.join(' ')})`).join(', ')})`;
 }
 
 /** Smallest and largest value of a map. */
@@ -36,33 +44,56 @@ export function mapRange(map: Float32Array): { min: number; max: number } {
 }
 
 /**
- * An attention map as RGBA, stretched from its own minimum (dark) to its own maximum (bright), so
- * that where a token is used more or less shows even when attention is spread almost evenly.
- * With `overlay`, low attention is nearly transparent, for drawing over the picture.
+ * A map stretched to [0, 1] from its own minimum to its own maximum. Attention is spread almost
+ * evenly (a token's map may span only 4% to 7% of each position's attention), so on a shared
+ * 0..100% scale every map would be one flat colour; stretched, where a token is used more or less
+ * shows at once. A flat map is all 0.
  */
-export function attentionRgba(map: Float32Array, overlay: boolean): Uint8ClampedArray<ArrayBuffer> {
+export function normaliseMap(map: Float32Array): Float32Array {
   const { min, max } = mapRange(map);
   const span = max - min;
+  return map.map((v) => (span > 0 ? (v - min) / span : 0));
+}
+
+/** An attention map as opaque RGBA on the magma scale, stretched from its minimum (black) to its maximum (pale yellow). */
+export function attentionRgba(map: Float32Array): Uint8ClampedArray<ArrayBuffer> {
   const rgba = new Uint8ClampedArray(map.length * 4);
-  map.forEach((v, i) => {
-    const x = span > 0 ? (v - min) / span : 0;
-    const [r, g, b] = heatColor(x);
-    rgba.set([r, g, b, overlay ? 220 * x : 255], 4 * i);
-  });
+  normaliseMap(map).forEach((x, i) => rgba.set([...heatColor(x), 255], 4 * i));
   return rgba;
 }
 
+/** A picture's pixel is part of the object when it is clearly not the white background (max channel distance). */
+const FOREGROUND_DISTANCE = 48;
+
 /**
- * A picture's RGBA bytes as a pale grey (Rec. 601 luma, lifted towards white), so that a heatmap drawn
- * over it is read by its own colours and the picture's outline still shows through.
+ * The outline of a picture's object (its non-white pixels), `zoom` times larger, for drawing over
+ * a heatmap: a thin light line just inside the edge and a dark one just outside, faint enough that
+ * the map's colours stay readable and visible on both ends of the scale. Transparent elsewhere.
+ * In: [pictureHeight * pictureWidth * 4] RGBA; out: RGBA of (width * zoom) x (height * zoom).
  */
-export function paleGreyRgba(rgba: Uint8ClampedArray<ArrayBuffer>): Uint8ClampedArray<ArrayBuffer> {
-  const out = new Uint8ClampedArray(rgba.length);
-  for (let i = 0; i < rgba.length; i += 4) {
-    const luma = 0.299 * rgba[i] + 0.587 * rgba[i + 1] + 0.114 * rgba[i + 2];
-    const v = 90 + 0.65 * luma;
-    out[i] = out[i + 1] = out[i + 2] = v;
-    out[i + 3] = 255;
+export function silhouetteRgba(
+  picture: Uint8ClampedArray,
+  width: number,
+  height: number,
+  zoom: number,
+): Uint8ClampedArray<ArrayBuffer> {
+  const inside = new Uint8Array(width * height);
+  for (let i = 0; i < inside.length; i++) {
+    const distance = Math.max(255 - picture[4 * i], 255 - picture[4 * i + 1], 255 - picture[4 * i + 2]);
+    inside[i] = distance > FOREGROUND_DISTANCE ? 1 : 0;
+  }
+  const [w, h] = [width * zoom, height * zoom];
+  const isInside = (x: number, y: number) => inside[Math.floor(y / zoom) * width + Math.floor(x / zoom)];
+  // Beyond the frame counts as the pixel itself: the picture's border is no outline.
+  const differs = (x: number, y: number, here: number) => x >= 0 && y >= 0 && x < w && y < h && isInside(x, y) !== here;
+  const out = new Uint8ClampedArray(w * h * 4);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const here = isInside(x, y);
+      if (differs(x - 1, y, here) || differs(x + 1, y, here) || differs(x, y - 1, here) || differs(x, y + 1, here)) {
+        out.set(here ? [255, 255, 255, 150] : [0, 0, 0, 110], 4 * (y * w + x));
+      }
+    }
   }
   return out;
 }
@@ -85,4 +116,18 @@ export function tokenChoices(encoding: Encoding): TokenChoice[] {
   });
   if (pads.length) choices.push({ label: `PAD × ${pads.length}`, kind: 'pad', positions: pads });
   return choices;
+}
+
+/** The first word of the prompt (else the first choice): where a fresh run's pick starts. */
+export function firstWord(choices: readonly TokenChoice[]): number {
+  return Math.max(
+    0,
+    choices.findIndex((c) => c.kind === 'word' || c.kind === 'unknown'),
+  );
+}
+
+/** The percentage shown on a token: its share of all the attention, one decimal below 10%. */
+export function shareText(shares: readonly number[], choice: TokenChoice): string {
+  const value = choice.positions.reduce((sum, p) => sum + shares[p], 0);
+  return `${(value * 100).toFixed(value < 0.1 ? 1 : 0)}%`;
 }

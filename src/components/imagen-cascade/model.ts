@@ -6,6 +6,14 @@ import { augmentationAlphaCumprod } from '../../lib/diffusion/augmentation';
 import { sliceBatch, type Tensor } from '../../lib/diffusion/index';
 import { psnr } from '../../lib/pipelines/vae';
 
+/** The four panels of one upsampler run, left to right: its 16 px input, what the model sees, its output. */
+export const PANELS = [
+  { key: 'low', label: '16 px input', note: 'what stage 1 hands over', size: 16 },
+  { key: 'upsampled', label: 'bilinear to 32 px', note: 'before augmentation', size: 32 },
+  { key: 'augmented', label: 'low_res_sample', note: 'what the upsampler sees', size: 32 },
+  { key: 'output', label: 'super-resolved', note: 'stage 2, 32 px', size: 32 },
+] as const;
+
 /** The row of levels rendered together: none, the recommended 0.1, and increasingly heavy augmentation. */
 export const STRIP_LEVELS = [0, 0.1, 0.2, 0.3, 0.5, 0.8];
 

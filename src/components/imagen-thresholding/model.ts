@@ -15,6 +15,9 @@ export const MODES: { kind: ModeKind; label: string; rule: string }[] = [
   { kind: 'dynamic', label: 'Dynamic thresholding', rule: 'x̂₀ clipped to [−s, s], divided by s' },
 ];
 
+/** The percentile slider's range (%): the slider's attributes, and the clamp on the value it sends. */
+export const PERCENTILE = { min: 80, max: 99.9, step: 0.1 };
+
 /** The figure's batch: one variant per mode, in MODES order. */
 export function thresholdingVariants(percentile: number, maxValue: number): { thresholding: Thresholding }[] {
   return MODES.map(({ kind }) => ({

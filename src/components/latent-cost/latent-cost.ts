@@ -1,5 +1,7 @@
 /** Browser side of the step-cost figure: formatting and the bar chart of measured step times. */
 import * as Plot from '@observablehq/plot';
+import type { StepTiming } from '../../lib/pipelines/step-cost';
+import { chartColors, figurePlot, showChart } from '../shared/chart';
 
 export const MODELS = ['sd_unet', 'sd_unet_pixel_twin'] as const;
 export type CostModel = (typeof MODELS)[number];
@@ -44,12 +46,11 @@ export function costChart(
   // Seconds on the axis once steps take seconds (software GPUs), milliseconds otherwise.
   const seconds = Math.max(...runs.map((r) => r.ms), ...medians.map((m) => m.ms)) >= 5000;
   const x = (ms: number) => (seconds ? ms / 1000 : ms);
-  return Plot.plot({
+  return figurePlot(colors.fg, {
     width,
     height: 120,
     marginLeft: 86,
     marginRight: 96,
-    style: { background: 'transparent', color: colors.fg },
     x: { label: `${seconds ? 'seconds' : 'milliseconds'} per step (batch 2) →`, grid: true, nice: true, zero: true },
     y: { label: null, domain: medians.map((m) => m.model) },
     marks: [
@@ -66,4 +67,34 @@ export function costChart(
       }),
     ],
   });
+}
+
+/**
+ * Table rows (ReadoutTable) that a timing run fills in: one per [label, cell], with a "–" cell per
+ * model marked `data-cell="<id>-<cell>"` for the figure's script.
+ */
+export function measuredRows(ids: readonly string[], rows: readonly (readonly [string, string])[]) {
+  return rows.map(([label, cell]) => ({
+    cells: [label, ...ids.map((id) => ({ text: '–', attrs: { 'data-cell': `${id}-${cell}` } }))],
+  }));
+}
+
+/**
+ * Draws measured step times into the chart `host` (a bar per model at its median, a tick per run) in
+ * `figure`'s colours, with the text alternative; returns the medians as words ("latent step 1.2 ms, …").
+ */
+export function showCostChart(
+  figure: Element,
+  host: HTMLElement,
+  timings: Record<string, StepTiming>,
+  labels: Readonly<Record<string, string>>,
+): string {
+  const ids = Object.keys(labels);
+  const medians = ids.map((id) => ({ model: labels[id], ms: timings[id].medianMs }));
+  const runs = ids.flatMap((id) => timings[id].runsMs.map((ms) => ({ model: labels[id], ms })));
+  const { fg, series } = chartColors(figure);
+  showChart(host, costChart(medians, runs, Math.max(280, host.clientWidth), { fg, bar: series[0], tick: fg }));
+  const summary = medians.map((m) => `${m.model} ${formatMs(m.ms)}`).join(', ');
+  host.setAttribute('aria-label', `Median milliseconds per step: ${summary}`);
+  return summary;
 }

@@ -4,7 +4,8 @@
  */
 import * as Plot from '@observablehq/plot';
 import type { TextToImageModels } from '../../lib/pipelines/text-to-image';
-import { getRuntime } from '../../lib/runtime/index';
+import { getRuntime, recommendedSamplingOf, type ModelEntry } from '../../lib/runtime/index';
+import { figurePlot } from '../shared/chart';
 import type { LoadedModels } from '../shared/model-status';
 import { SD_MODEL_IDS, textToImageModels as sdModels } from '../text-to-image/models';
 
@@ -44,8 +45,8 @@ export async function microConditioningModels(loaded: LoadedModels): Promise<Mic
   const { runtime } = await getRuntime();
   const factor = (await runtime.entry('vae_encoder')).downsampling_factor;
   const side = models.latentShape[1] * (typeof factor === 'number' ? factor : 4);
-  const recommended = loaded.sd_unet.entry.recommended_sampling as { guidance_scale?: number } | undefined;
-  return { models, targetSize: [side, side], guidanceScale: recommended?.guidance_scale ?? 5 };
+  const { guidance_scale: guidanceScale } = recommendedSamplingOf('sd_unet', loaded.sd_unet.entry);
+  return { models, targetSize: [side, side], guidanceScale };
 }
 
 /** time_ids rows as a right-aligned matrix, the way a reader would print the tensor. */
@@ -58,6 +59,18 @@ export function formatTimeIds(rows: number[][], batch: number): string {
 export interface DetailPoint {
   originalSize: number;
   detail: number;
+}
+
+/**
+ * The detail the training script measured per original size, as the mean over 64 prompts (manifest
+ * `metrics.micro_conditioning.high_frequency_energy`, keys "original_size_<s>"); none when absent.
+ */
+export function referenceDetail(entry: ModelEntry): DetailPoint[] {
+  const metrics = entry.metrics as
+    { micro_conditioning?: { high_frequency_energy?: Record<string, unknown> } } | undefined;
+  return Object.entries(metrics?.micro_conditioning?.high_frequency_energy ?? {})
+    .map(([key, detail]) => ({ originalSize: Number(key.replace('original_size_', '')), detail }))
+    .filter((p): p is DetailPoint => Number.isFinite(p.originalSize) && typeof p.detail === 'number');
 }
 
 export const SERIES = ['this prompt and seed', 'mean of 64 prompts (manifest)'] as const;
@@ -74,12 +87,11 @@ export function detailChart(
 ): SVGSVGElement | HTMLElement {
   const title = (series: string) => (p: DetailPoint) =>
     `${series}\noriginal_size (${p.originalSize}, ${p.originalSize}): detail ${p.detail.toFixed(4)}`;
-  return Plot.plot({
+  return figurePlot(colors.fg, {
     width,
     height: 200,
     marginLeft: 52,
     marginRight: 16,
-    style: { background: 'transparent', color: colors.fg },
     x: { label: 'original_size (s, s) →', ticks: [...ORIGINAL_SIZES], domain: [6, 34] },
     y: { label: '↑ detail', grid: true, zero: false, nice: true, tickFormat: '.3f' },
     color: { legend: true, domain: [...SERIES], range: colors.series },

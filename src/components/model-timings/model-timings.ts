@@ -9,17 +9,12 @@ export interface TimingPlanRow {
   steps: number | null;
 }
 
-interface RecommendedSampling {
-  steps?: number;
-  guidance_scale?: number;
-}
-
 /** One row per model in manifest order, read from each entry's `recommended_sampling`. */
 export function timingPlan(models: Record<string, ModelEntry>): TimingPlanRow[] {
   return Object.entries(models).map(([id, entry]) => {
-    const sampling = entry.recommended_sampling as RecommendedSampling | undefined;
-    const steps = typeof sampling?.steps === 'number' ? sampling.steps : null;
-    const guided = steps !== null && (sampling?.guidance_scale ?? 1) > 1;
+    const sampling = entry.recommended_sampling;
+    const steps = sampling?.steps ?? null;
+    const guided = sampling !== undefined && sampling.guidance_scale > 1;
     return { id, batch: guided ? 2 : 1, steps };
   });
 }

@@ -49,13 +49,24 @@ export abstract class ModelFigure<Settings, Step = never> extends HTMLElement {
   }
   /** Extra wiring, called once after the kit's. */
   protected setup(): void {}
+  /** Download lays the pictures out in rows of this many (a figure's grid stays a grid); one row when unset. */
+  protected readonly downloadColumns?: number;
+  /** What a range slider's `<output>` prints ("0.40", "80.0%"): its value, unless the figure says otherwise. */
+  protected sliderText(input: HTMLInputElement): string {
+    return input.value;
+  }
 
   protected status!: ModelStatusController;
   protected form!: HTMLFormElement;
   /** The steps of the last run, finished or stopped. */
   protected steps: Step[] = [];
   private controller: AbortController | null = null;
+  /** The run in progress (or a resolved promise): a new run starts when it has ended. */
+  private tail: Promise<void> = Promise.resolve();
+  private generation = 0;
   private player: StepPlayer | null = null;
+  /** A rerun asked for while a run was in progress (see rerun). */
+  private queued = false;
 
   connectedCallback() {
     this.form = this.querySelector('form')!;
@@ -69,7 +80,7 @@ export abstract class ModelFigure<Settings, Step = never> extends HTMLElement {
     for (const output of this.querySelectorAll<HTMLOutputElement>('.range-row output[for]')) {
       const input = this.querySelector<HTMLInputElement>(`#${CSS.escape(output.htmlFor.value)}`);
       if (!input || input.name === 'step') continue;
-      const show = () => (output.value = input.value);
+      const show = () => (output.value = this.sliderText(input));
       input.addEventListener('input', show);
       input.addEventListener('change', show);
     }
@@ -89,6 +100,11 @@ export abstract class ModelFigure<Settings, Step = never> extends HTMLElement {
 
   protected button(name: string): HTMLButtonElement | null {
     return this.querySelector<HTMLButtonElement>(`button.${name}`);
+  }
+
+  /** The form control called `name` (the first, for a radio group). */
+  protected control<T extends HTMLElement = HTMLInputElement>(name: string): T {
+    return this.form.querySelector<T>(`[name="${CSS.escape(name)}"]`)!;
   }
 
   /** The value of the form control called `name` (a radio group gives the checked value). */
@@ -124,11 +140,33 @@ export abstract class ModelFigure<Settings, Step = never> extends HTMLElement {
     if (readout) readout.textContent = this.stepLabel(step, i, this.steps.length);
   }
 
-  /** Runs the figure with the settings now in its form. Public: Retry and the benchmark call it. */
-  async run(): Promise<void> {
+  /**
+   * Runs the figure again with the settings now in its form: at once when it is idle, else once the run
+   * in progress ends. For controls that rerun the figure as they move: their events come faster than runs end.
+   */
+  protected rerun(): void {
+    if (this.dataset.state === 'running') this.queued = true;
+    else void this.run();
+  }
+
+  /**
+   * Runs the figure with the settings now in its form. Public: Retry and the benchmark call it. A run in
+   * progress is stopped first and allowed to finish writing its status, so that its "Stopped." never
+   * lands on top of the new run; of several calls made meanwhile, only the newest runs.
+   */
+  run(): Promise<void> {
     this.controller?.abort();
+    const generation = ++this.generation;
+    const next = this.tail.then(() => (generation === this.generation ? this.runOnce() : undefined));
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+
+  private async runOnce(): Promise<void> {
     const controller = new AbortController();
     this.controller = controller;
+    // This run reads the newest settings: a rerun asked for until now is answered by it.
+    this.queued = false;
     const settings = this.readSettings();
     const stop = this.button('stop');
     const slider = this.stepSlider;
@@ -176,12 +214,17 @@ export abstract class ModelFigure<Settings, Step = never> extends HTMLElement {
       openScrubber(this, slider, recorded.length, at, () => this.showStep(slider.valueAsNumber));
       this.player?.enable();
     }
+    // A rerun asked for during this run (not one that Stop ended, nor one a newer run replaced).
+    if (this.queued && this.controller === null) {
+      this.queued = false;
+      if (!controller.signal.aborted) void this.run();
+    }
   }
 
   /** Saves the generated pictures: canvases marked `data-download`, side by side in one PNG. */
   protected download() {
     const canvases = [...this.querySelectorAll<HTMLCanvasElement>('canvas[data-download]')];
     const seed = this.form.elements.namedItem('seed') ? `-seed${this.seed()}` : '';
-    void downloadCanvases(canvases, `${this.localName}${seed}.png`);
+    void downloadCanvases(canvases, `${this.localName}${seed}.png`, this.downloadColumns);
   }
 }

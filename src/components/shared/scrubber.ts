@@ -35,6 +35,8 @@ export class StepPlayer {
     private slider: HTMLInputElement,
     private button: HTMLButtonElement,
     private show: (index: number) => void,
+    /** How long a sweep from the first step to the last takes. */
+    private seconds = PLAY_SECONDS,
   ) {
     button.addEventListener('click', () => (this.frame ? this.pause() : this.play()));
     slider.addEventListener('input', () => this.pause());
@@ -59,12 +61,12 @@ export class StepPlayer {
       return;
     }
     const start = this.slider.valueAsNumber >= last ? 0 : this.slider.valueAsNumber;
-    const t0 = performance.now() - (start / last) * PLAY_SECONDS * 1000;
+    const t0 = performance.now() - (start / last) * this.seconds * 1000;
     this.button.textContent = 'Pause';
     this.button.setAttribute('aria-pressed', 'true');
     let shown = -1;
     const tick = (now: number) => {
-      const i = Math.min(last, Math.floor(((now - t0) / (PLAY_SECONDS * 1000)) * last));
+      const i = Math.min(last, Math.floor(((now - t0) / (this.seconds * 1000)) * last));
       if (i !== shown) {
         shown = i;
         this.slider.value = String(i);

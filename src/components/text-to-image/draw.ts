@@ -26,8 +26,15 @@ export function divergingGradient(): string {
   return `linear-gradient(to right, ${stops.join(', ')})`;
 }
 
-/** Greys a canvas out with a flat fill: "nothing here yet", rather than an old picture. */
+/** Empties a canvas: "nothing here yet", rather than an old picture. */
 export function clearCanvas(canvas: HTMLCanvasElement) {
   const context = canvas.getContext('2d')!;
   context.clearRect(0, 0, canvas.width, canvas.height);
+}
+
+/** Picture `index` of a decoded batch with its label, or an empty canvas while nothing is decoded yet. */
+export function paintDecoded(canvas: HTMLCanvasElement, decoded: Tensor | null, index: number, label: string) {
+  if (decoded) paintPicture(canvas, decoded, index);
+  else clearCanvas(canvas);
+  canvas.setAttribute('aria-label', decoded ? label : 'not decoded yet');
 }

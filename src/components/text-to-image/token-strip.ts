@@ -12,17 +12,31 @@ const KIND_NOTE: Record<Token['kind'], string> = {
   pad: 'padding',
 };
 
+/**
+ * A token chip's element: `.token` of its kind, holding the token's text and, under it, a small
+ * figure (its id here; figures with selectable tokens show something else, such as a share).
+ */
+export function tokenElement<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  kind: Token['kind'],
+  text: string,
+  small: string,
+): { element: HTMLElementTagNameMap[K]; text: HTMLSpanElement; small: HTMLSpanElement } {
+  const element = document.createElement(tag);
+  element.className = 'token';
+  element.dataset.kind = kind;
+  const span = (className: string, content: string) => {
+    const el = document.createElement('span');
+    el.className = className;
+    el.textContent = content;
+    return el;
+  };
+  return { element, text: span('token-text', text), small: span('token-id', small) };
+}
+
 function chip(token: Token): HTMLLIElement {
-  const li = document.createElement('li');
-  li.className = 'token';
-  li.dataset.kind = token.kind;
-  const text = document.createElement('span');
-  text.className = 'token-text';
-  text.textContent = token.text;
-  const id = document.createElement('span');
-  id.className = 'token-id';
-  id.textContent = String(token.id);
-  li.append(text, id);
+  const { element: li, text, small } = tokenElement('li', token.kind, token.text, String(token.id));
+  li.append(text, small);
   const note = KIND_NOTE[token.kind];
   li.title = note ? `${token.text}: ${note}, id ${token.id}` : `${token.text}: id ${token.id}`;
   if (token.kind === 'unknown') {

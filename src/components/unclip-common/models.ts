@@ -13,14 +13,8 @@ import {
   type Tensor,
 } from '../../lib/diffusion/index';
 import { rgbaToTensor } from '../../lib/image/index';
-import {
-  embedImages,
-  encodeText,
-  type DecoderModels,
-  type RecommendedSampling,
-  type UnclipStage,
-} from '../../lib/pipelines/unclip';
-import type { TrainedSchedulerConfig } from '../../lib/runtime/index';
+import { embedImages, encodeText, type DecoderModels, type UnclipStage } from '../../lib/pipelines/unclip';
+import { recommendedSamplingOf, type TrainedSchedulerConfig } from '../../lib/runtime/index';
 import { ImageLoadError } from '../shared/load-image';
 import type { LoadedModels } from '../shared/model-status';
 import { loadTokenizer } from '../text-to-image/models';
@@ -101,7 +95,7 @@ function stage(models: LoadedModels, id: string): UnclipStage {
   return {
     model,
     scheduler: model.entry.scheduler as TrainedSchedulerConfig,
-    sampling: model.entry.recommended_sampling as RecommendedSampling,
+    sampling: recommendedSamplingOf(id, model.entry),
   };
 }
 

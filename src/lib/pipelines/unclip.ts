@@ -19,22 +19,14 @@ import {
   unitRms,
   type Tensor,
 } from '../diffusion/index';
-import type { TrainedSchedulerConfig } from '../runtime/manifest';
+import type { RecommendedSampling, TrainedSchedulerConfig } from '../runtime/manifest';
 import { hostOutput, type ModelRunner } from '../runtime/types';
 import { makeScheduler } from './schedulers';
 import type { Encoding, WordTokenizer } from './tokenizer';
 import { nextTask, throwIfAborted, type StepCallback } from './trajectory';
 
-/** The manifest's `recommended_sampling` of the prior or the decoder (the keys this pipeline reads). */
-export interface RecommendedSampling {
-  steps: number;
-  guidance_scale: number;
-  timestep_spacing?: 'leading' | 'linspace' | 'trailing';
-  steps_offset?: number;
-  clip_sample?: boolean;
-  set_alpha_to_one?: boolean;
-  [key: string]: unknown;
-}
+/** The manifest's `recommended_sampling` of the prior or the decoder. */
+export type { RecommendedSampling };
 
 /** One diffusion model of unCLIP with the schedule it was trained on and how it should be sampled. */
 export interface UnclipStage {
