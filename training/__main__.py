@@ -6,6 +6,7 @@
   python -m training train emoji_vae --max-minutes 10 --threads 1
   python -m training data                 # npm install + rebuild training/data/*.npz
   python -m training manifest             # rewrite manifest.json from runs/*/result.json
+  python -m training recover emoji_vae    # frozen checkpoints back from the shipped ONNX (training/recover.py)
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import importlib
 
 def main() -> None:
     ap = argparse.ArgumentParser(prog="python -m training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["build", "train", "data", "manifest"])
-    ap.add_argument("target", nargs="?", default="all")
+    ap.add_argument("command", choices=["build", "train", "data", "manifest", "recover"])
+    ap.add_argument("target", nargs="*", default=["all"])
     ap.add_argument("--device", default=None, help="cpu (default) or cuda")
     ap.add_argument("--max-minutes", type=float, default=None, help="wall-clock training budget (summed over resumes)")
     ap.add_argument("--steps", type=int, default=None, help="step cap")
@@ -26,6 +27,15 @@ def main() -> None:
     ap.add_argument("--no-train", action="store_true", help="build: skip training, use existing checkpoints")
     a = ap.parse_args()
     overrides = dict(device=a.device, max_minutes=a.max_minutes, steps=a.steps, threads=a.threads, batch_size=a.batch_size)
+    if a.command == "recover":
+        from .recover import SHIPPED, recover
+
+        for name in SHIPPED if a.target == ["all"] else a.target:
+            recover(name)
+        return
+    if len(a.target) != 1:
+        raise SystemExit(f"{a.command} takes one target")
+    a.target = a.target[0]
     if a.command == "data":
         from .data import build_all
 

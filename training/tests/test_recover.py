@@ -1,0 +1,88 @@
+"""training/recover.py: a frozen checkpoint read back from ONNX files reproduces the module that wrote them."""
+
+import json
+
+import pytest
+import torch
+
+from training.checkpoints import load_trained
+from training.export import export
+from training.recipes import emoji_judge, emoji_vae, mnist_judge, tiny_clip
+from training.recover import SHIPPED, recover
+from training.tokenizer import WordTokenizer
+
+
+def _randomise(model: torch.nn.Module) -> None:
+    """Every weight distinct (the exporter shares identical initialisers, as trained weights never are) and
+    non-trivial BatchNorm statistics, so the folding is exercised rather than a no-op."""
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn(p.shape, generator=g) * 0.05)
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.3)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+
+
+def _ship(mod, weights, model, specs, extra=None):
+    ids, files = SHIPPED[mod.NAME]
+    for spec, file in zip(specs, files, strict=True):
+        export(spec, weights / file)
+    entry = {"training": {"steps": 12, "wall_time_s": 3.0}, **(extra or {})}
+    (weights / "manifest.json").write_text(json.dumps({"models": dict.fromkeys(ids, entry)}))
+
+
+@pytest.mark.parametrize("mod", [mnist_judge, emoji_judge, emoji_vae])
+def test_recovered_module_matches_the_original(tmp_path, mod, monkeypatch, mnist, emoji):
+    torch.manual_seed(0)
+    model = mod.make_model().eval()
+    _randomise(model)
+    weights, runs = tmp_path / "weights", tmp_path / "runs"
+    weights.mkdir()
+    specs = mod.export_specs(model, 1.0) if hasattr(mod, "export_specs") else (mod.export_spec(model),)
+    _ship(mod, weights, model, specs, {"scaling_factor": 1.0})
+    diffs = recover(mod.NAME, weights, runs)
+    assert max(diffs.values()) < 1e-4
+    monkeypatch.setattr("training.checkpoints.RUNS", runs)
+    back = load_trained(mod)
+    x = torch.rand(3, 3 if mod is not mnist_judge else 1, 32, 32) * 2 - 1
+    with torch.no_grad():
+        if mod is emoji_vae:
+            want, got = model.encoder(x)[0], back.encoder(x)[0]
+        else:
+            want, got = model(x)[0], back(x)[0]
+    assert torch.allclose(want, got, atol=1e-4)
+    state = torch.load(runs / mod.NAME / "ckpt.pt", weights_only=False)
+    assert state["step"] == 12 and state["opt"] is None  # a resuming trainer finds its cap reached
+
+
+def test_clip_recovers_both_towers_and_the_temperature(tmp_path, monkeypatch, emoji):
+    torch.manual_seed(0)
+    tok = WordTokenizer.build(["red heart", "grinning face", "rocket"])
+    model = tiny_clip.make_model(tok).eval()
+    _randomise(model)
+    weights, runs = tmp_path / "weights", tmp_path / "runs"
+    weights.mkdir()
+    tok.save(weights / "tokenizer.json")
+    _ship(tiny_clip, weights, model, tiny_clip.export_specs(model, tok), {"metrics": {"logit_scale": 20.0}})
+    recover(tiny_clip.NAME, weights, runs)
+    monkeypatch.setattr("training.checkpoints.RUNS", runs)
+    back = load_trained(tiny_clip, tok)
+    ids = torch.tensor([tok.encode("red heart")])
+    with torch.no_grad():
+        assert torch.allclose(model.text(ids)[1], back.text(ids)[1], atol=1e-5)
+    assert float(back.logit_scale.exp()) == pytest.approx(20.0, rel=1e-5)
+
+
+def test_a_wrong_file_is_refused(tmp_path, mnist):
+    """The emoji judge's file under the MNIST judge's name: shapes differ, so recovery must fail loudly."""
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    _ship(emoji_judge, weights, None, (emoji_judge.export_spec(emoji_judge.make_model().eval()),))
+    (weights / "emoji_judge.onnx").rename(weights / "mnist_judge.onnx")
+    (weights / "manifest.json").write_text(json.dumps({"models": {"mnist_judge": {"training": {}}}}))
+    with pytest.raises(ValueError):
+        recover("mnist_judge", weights, tmp_path / "runs")
