@@ -3,6 +3,7 @@
   python -m training build all            # data + every model + manifest (what CI would run)
   python -m training build mnist_ddpm     # one recipe (build.MODEL_IDS lists them in build order)
   python -m training build all --no-train # re-export/evaluate from existing checkpoints
+  python -m training build mini_sd --evaluate-only  # new metrics for the shipped file, nothing re-exported
   python -m training train emoji_vae --max-minutes 10 --threads 1
   python -m training data                 # npm install + rebuild training/data/*.npz
   python -m training manifest             # rewrite manifest.json from runs/*/result.json
@@ -25,6 +26,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--no-train", action="store_true", help="build: skip training, use existing checkpoints")
+    ap.add_argument("--evaluate-only", action="store_true", help="build: no training, no export; re-evaluate the shipped files")
     a = ap.parse_args()
     overrides = dict(device=a.device, max_minutes=a.max_minutes, steps=a.steps, threads=a.threads, batch_size=a.batch_size)
     if a.command == "recover":
@@ -48,7 +50,7 @@ def main() -> None:
     elif a.command == "build":
         from .build import build
 
-        build(a.target, train=not a.no_train, overrides=overrides)
+        build(a.target, train=not a.no_train, overrides=overrides, evaluate_only=a.evaluate_only)
     else:
         mod = importlib.import_module(f".recipes.{a.target}", __package__)
         mod.train(mod.with_overrides(**overrides))

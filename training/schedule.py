@@ -98,11 +98,13 @@ def ddim_sample(
     sched: SchedulerConfig,
     cfg: DDIMConfig = DDIMConfig(),
     generator: torch.Generator | None = None,
+    project_x0: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """DDIM sampling (Song et al. 2021, eq. 12) exactly as diffusers' DDIMScheduler.step with eta = 0.
 
     `model_fn(x_t, t)` returns epsilon, or v when sched.prediction_type is "v_prediction" (already combined
-    for classifier-free guidance).
+    for classifier-free guidance). `project_x0`, if given, maps each clipped x0 prediction onto the images
+    consistent with a measurement (DDNM); eps is then re-derived from it.
     """
     ac = alphas_cumprod(sched)  # [T]
     final_ac = torch.tensor(1.0) if cfg.set_alpha_to_one else ac[0]
@@ -126,6 +128,9 @@ def ddim_sample(
                 x0 = x0.clamp(-cfg.clip_sample_range, cfg.clip_sample_range)
             if cfg.use_clipped_model_output:
                 eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()  # keep eps consistent with the clipped x0
+        if project_x0 is not None:
+            x0 = project_x0(x0)
+            eps = (x - a_t.sqrt() * x0) / (1 - a_t).sqrt()  # the step must point at the projected x0
         x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps  # "direction pointing to x_t", sigma = 0
     return x
 

@@ -109,6 +109,41 @@ describe('Imagen chapter on WebAssembly', () => {
     const values = psnr.map((t) => Number.parseFloat(t));
     // A real input needs no augmentation: level 0 is closer to the truth than level 0.8.
     expect(values[0]).toBeGreaterThan(values[5]);
+    const note = figure.locator('.psnr-note');
+    const db = (text: string | null, what: RegExp) => Number.parseFloat(what.exec(text ?? '')![1]);
+    const plain = await note.textContent();
+    expect(plain).toMatch(
+      /^super-resolved at level 0\.10: \d+\.\d dB against the real 32 px picture · bicubic from the same 16 px: \d+\.\d dB$/,
+    );
+
+    // The projection reruns only the upsampler; every output's 2x2 means are then the 16 px input.
+    const output = figure.getByRole('img', { name: /^super-resolved at level / });
+    const before = await pixels(output);
+    await figure.getByLabel(/Keep the 16 px input/).check();
+    expect(await waitSettled(page, figure)).toBe('done');
+    await expect.poll(() => note.textContent()).toMatch(/2 × 2 means kept/);
+    expect(await figure.locator('.status-line').textContent()).toMatch(/^stage 2: 1 × 8 steps/);
+    expect(differs(await pixels(output), before)).toBe(true);
+    const low = await pixels(figure.locator('[data-panel="low"]'));
+    const out = await pixels(output);
+    let worst = 0;
+    for (let y = 0; y < 16; y++) {
+      for (let x = 0; x < 16; x++) {
+        for (let c = 0; c < 3; c++) {
+          const at = (yy: number, xx: number) => out[(yy * 32 + xx) * 4 + c];
+          const mean = (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4;
+          worst = Math.max(worst, Math.abs(mean - low[(y * 16 + x) * 4 + c]));
+        }
+      }
+    }
+    // 8-bit rounding of both pictures, and the final clamp where a block overshoots [-1, 1]
+    expect(worst).toBeLessThan(6);
+    const projected = await note.textContent();
+    const bicubic = db(projected, /bicubic from the same 16 px: (\d+\.\d) dB/);
+    expect(bicubic).toBe(db(plain, /bicubic from the same 16 px: (\d+\.\d) dB/));
+    expect(db(projected, /kept: (\d+\.\d) dB/)).toBeGreaterThan(db(plain, /0\.10: (\d+\.\d) dB/));
+    await figure.getByLabel(/Keep the 16 px input/).uncheck();
+    expect(await waitSettled(page, figure)).toBe('done');
   });
 
   it('samples no thresholding, static clipping and dynamic thresholding at high guidance; they differ and repeat', async () => {

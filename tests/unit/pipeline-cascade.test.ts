@@ -9,8 +9,9 @@ import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { augmentationAlphaCumprod, noiseAugment } from '../../src/lib/diffusion/augmentation';
 import { alphasCumprod, betaSchedule, sliceBatch, tensor, type Tensor } from '../../src/lib/diffusion/index';
-import { resizeBilinear } from '../../src/lib/image/resize';
+import { downsampleBox, resizeBicubic, resizeBilinear, upsampleNearest } from '../../src/lib/image/resize';
 import {
+  consistencyProjection,
   encodePrompt,
   sampleBase,
   superResolve,
@@ -73,6 +74,49 @@ describe('resizeBilinear', () => {
   it('matches the recipe upsampling of a 16 px base sample (PyTorch, float32)', () => {
     const low = tensor(reference.base.dynamic, [1, 3, 16, 16]);
     expect(maxAbsDiff(resizeBilinear(low, 32, 32).data, reference.sr_upsampled)).toBeLessThan(1e-6);
+  });
+});
+
+describe('resizeBicubic and upsampleNearest', () => {
+  it('matches F.interpolate(mode="bicubic", align_corners=False) on a 2x2 -> 4x4 ramp, overshoot kept', () => {
+    // torch.nn.functional.interpolate(torch.tensor([[[[0., 1.], [2., 3.]]]]), size=4, mode="bicubic")
+    const out = resizeBicubic(tensor([0, 1, 2, 3], [1, 1, 2, 2]), 4, 4);
+    // prettier-ignore
+    const torch = [
+      -0.31640625, 0.015625, 0.5625, 0.89453125,
+      0.34765625, 0.6796875, 1.2265625, 1.55859375,
+      1.44140625, 1.7734375, 2.3203125, 2.65234375,
+      2.10546875, 2.4375, 2.984375, 3.31640625,
+    ];
+    expect(maxAbsDiff(out.data, torch)).toBeLessThan(1e-6);
+  });
+
+  it('matches PyTorch bicubic on a 16 px base sample', () => {
+    const low = tensor(reference.base.dynamic, [1, 3, 16, 16]);
+    expect(maxAbsDiff(resizeBicubic(low, 32, 32).data, reference.bicubic)).toBeLessThan(1e-5);
+  });
+
+  it('nearest upsampling repeats each pixel in a 2x2 block, and the box filter undoes it', () => {
+    const t = tensor([1, 2, 3, 4], [1, 1, 2, 2]);
+    expect(Array.from(upsampleNearest(t, 2).data)).toEqual([1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4]);
+    expect(Array.from(downsampleBox(upsampleNearest(t, 2), 2).data)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('consistencyProjection', () => {
+  it("gives every image of the batch the input's 2x2 means and keeps each block's detail", () => {
+    const low = tensor(reference.base.dynamic, [1, 3, 16, 16]);
+    const x0 = tensor(
+      Array.from({ length: 2 * 3 * 32 * 32 }, (_, i) => Math.sin(0.37 * i)),
+      [2, 3, 32, 32],
+    );
+    const projected = consistencyProjection(low)(x0);
+    for (const i of [0, 1]) {
+      expect(maxAbsDiff(downsampleBox(sliceBatch(projected, i), 2).data, low.data)).toBeLessThan(1e-6);
+    }
+    // the offset is constant inside a 2x2 block: differences between a block's pixels are untouched
+    const d = (t: Tensor, k: number) => t.data[k + 1] - t.data[k];
+    expect(Math.abs(d(projected, 0) - d(x0, 0))).toBeLessThan(1e-6);
   });
 });
 
@@ -226,6 +270,23 @@ describe.skipIf(!hasSuperRes)('superResolve', () => {
     expect(maxAbsDiff(sliceBatch(result.augmented, 1).data, reference['sr_augmented_0.3'])).toBeLessThan(1e-6);
     expect(maxAbsDiff(sliceBatch(result.image, 0).data, reference.sr['0'])).toBeLessThan(1e-4);
     expect(maxAbsDiff(sliceBatch(result.image, 1).data, reference.sr['0.3'])).toBeLessThan(1e-4);
+  });
+
+  it('matches the recipe super_resolve(consistent=True), whose 2x2 means are the input', async () => {
+    const result = await superResolve(models, {
+      lowRes: lowRes(),
+      noiseLevel: 0,
+      prompt,
+      numInferenceSteps: reference.num_inference_steps,
+      seed: 0,
+      noise: tensor(reference.sr_noise, [1, 3, 32, 32]),
+      augmentationNoise: tensor(reference.sr_augmentation_noise, [1, 3, 32, 32]),
+      consistent: true,
+    });
+    expect(maxAbsDiff(result.image.data, reference.sr_consistent)).toBeLessThan(1e-4);
+    expect(maxAbsDiff(result.image.data, reference.sr['0'])).toBeGreaterThan(0.01);
+    // the clamp to [-1, 1] after the last step can move a mean only where a block overshoots
+    expect(maxAbsDiff(downsampleBox(result.image, 2).data, lowRes().data)).toBeLessThan(0.02);
   });
 
   it('repeats exactly for a seed, and its own seeds give the recipe draws', async () => {

@@ -99,23 +99,25 @@ export async function runBase(
 }
 
 /**
- * Moving the slider `name` after a run (or during one) reruns the figure with its base sample kept
- * (the upsampler's noise level: stage 1 need not run again). Returns what the figure's readSettings
+ * Moving one of the upsampler's controls `names` after a run (or during one) reruns the figure with its
+ * base sample kept (the upsampler's noise level: stage 1 need not run again). Returns what the figure's readSettings
  * asks once a run: whether this run may keep the base sample (a request it then forgets). Generate
  * always runs both stages.
  */
 export function rerunUpsamplerOn(
   figure: HTMLElement,
-  name: string,
+  names: string[],
   hasBase: () => boolean,
   rerun: () => void,
 ): () => boolean {
   let moved = false;
-  figure.querySelector(`input[name="${name}"]`)!.addEventListener('input', () => {
-    if (!hasBase() && figure.dataset.state !== 'running') return;
-    moved = true;
-    rerun();
-  });
+  for (const name of names) {
+    figure.querySelector(`input[name="${name}"]`)!.addEventListener('input', () => {
+      if (!hasBase() && figure.dataset.state !== 'running') return;
+      moved = true;
+      rerun();
+    });
+  }
   // Capture: the form's submit reaches this before the figure kit's handler reads the settings.
   figure.addEventListener('submit', () => (moved = false), { capture: true });
   return () => {

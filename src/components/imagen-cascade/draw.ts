@@ -1,6 +1,8 @@
 /** Drawing the cascade figure's results: the four panels of one upsampler run and the strip of levels. */
 import type { Tensor } from '../../lib/diffusion/index';
 import type { SuperResResult } from '../../lib/pipelines/cascade';
+import { resizeBicubic } from '../../lib/image/resize';
+import { clamp } from '../../lib/diffusion/index';
 import { paintPicture } from '../text-to-image/draw';
 import { formatDb, psnrAgainst, STRIP_LEVELS } from './model';
 
@@ -29,6 +31,7 @@ export function showUpsampling(
   sr: SuperResResult,
   level: number,
   strip: boolean,
+  consistent = false,
 ) {
   const reference = input.real ?? sr.upsampled;
   const measure = (i: number) => formatDb(psnrAgainst(sr.image, i, reference));
@@ -45,6 +48,12 @@ export function showUpsampling(
     0,
     `super-resolved at level ${at}: ${measure(0)} against ${against}`,
   );
+  const projection = consistent ? ', 2 × 2 means kept' : '';
+  const bicubic = input.real
+    ? ` · bicubic from the same 16 px: ${formatDb(psnrAgainst(clamp(resizeBicubic(input.low, 32, 32), -1, 1), 0, input.real))}`
+    : '';
+  figure.querySelector('.psnr-note')!.textContent =
+    `super-resolved at level ${at}${projection}: ${measure(0)} against ${against}${bicubic}`;
   if (!strip) return;
   figure.querySelector('.reference-name')!.textContent = against;
   figure.querySelectorAll<HTMLCanvasElement>('canvas[data-level-index]').forEach((canvas, i) => {

@@ -64,3 +64,60 @@ export function downsampleBox(t: Tensor, factor: number): Tensor {
   }
   return { data: out, shape: [n, c, oh, ow] };
 }
+
+/** Nearest-neighbour upsampling by an integer factor: each pixel becomes a factor x factor block. */
+export function upsampleNearest(t: Tensor, factor: number): Tensor {
+  const [n, c, h, w] = t.shape;
+  const [oh, ow] = [h * factor, w * factor];
+  const out = new Float32Array(n * c * oh * ow);
+  for (let plane = 0; plane < n * c; plane++) {
+    for (let y = 0; y < oh; y++) {
+      const row = plane * h * w + Math.floor(y / factor) * w;
+      for (let x = 0; x < ow; x++) out[plane * oh * ow + y * ow + x] = t.data[row + Math.floor(x / factor)];
+    }
+  }
+  return { data: out, shape: [n, c, oh, ow] };
+}
+
+/** Keys' cubic convolution kernel with a = -0.75, PyTorch's choice for `mode="bicubic"`. */
+function cubicWeights(t: number): [number, number, number, number] {
+  const a = -0.75;
+  const near = (x: number) => ((a + 2) * x - (a + 3)) * x * x + 1; // |x| <= 1
+  const far = (x: number) => ((a * x - 5 * a) * x + 8 * a) * x - 4 * a; // 1 < |x| < 2
+  return [far(t + 1), near(t), near(1 - t), far(2 - t)];
+}
+
+/**
+ * Bicubic resize with half-pixel centres, like `F.interpolate(x, size, mode="bicubic", align_corners=False)`:
+ * 4 x 4 taps, indices clamped at the border, no clamping of the result (it may overshoot [-1, 1]).
+ * The baseline an upsampler has to beat.
+ */
+export function resizeBicubic(t: Tensor, height: number, width: number): Tensor {
+  const [n, c, h, w] = t.shape;
+  const taps = (dst: number, inSize: number, outSize: number) => {
+    const src = (dst + 0.5) * (inSize / outSize) - 0.5; // not clamped at 0, unlike bilinear
+    const i = Math.floor(src);
+    const idx = [i - 1, i, i + 1, i + 2].map((k) => Math.min(Math.max(k, 0), inSize - 1));
+    return { idx, wts: cubicWeights(src - i) };
+  };
+  const rows = Array.from({ length: height }, (_, y) => taps(y, h, height));
+  const cols = Array.from({ length: width }, (_, x) => taps(x, w, width));
+  const out = new Float32Array(n * c * height * width);
+  for (let plane = 0; plane < n * c; plane++) {
+    const src = t.data.subarray(plane * h * w, (plane + 1) * h * w); // [H, W]
+    for (let y = 0; y < height; y++) {
+      const r = rows[y];
+      for (let x = 0; x < width; x++) {
+        const col = cols[x];
+        let sum = 0;
+        for (let i = 0; i < 4; i++) {
+          let line = 0;
+          for (let j = 0; j < 4; j++) line += src[r.idx[i] * w + col.idx[j]] * col.wts[j];
+          sum += line * r.wts[i];
+        }
+        out[plane * height * width + y * width + x] = sum;
+      }
+    }
+  }
+  return { data: out, shape: [n, c, height, width] };
+}

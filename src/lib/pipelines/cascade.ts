@@ -20,7 +20,7 @@ import {
   zipTensors,
   type Tensor,
 } from '../diffusion/index';
-import { resizeBilinear } from '../image/resize';
+import { downsampleBox, resizeBilinear, upsampleNearest } from '../image/resize';
 import type { TrainedSchedulerConfig } from '../runtime/manifest';
 import { int64, hostOutput, type ModelRunner } from '../runtime/types';
 import type { Encoding, WordTokenizer } from './tokenizer';
@@ -163,6 +163,8 @@ export interface SuperResOptions {
   noise?: Tensor;
   /** Augment with this noise instead of drawing it from `seed + 1`, [1, 3, 32, 32]. */
   augmentationNoise?: Tensor;
+  /** Project every x0 prediction so that its 2x2 means are `lowRes` (`consistencyProjection`). */
+  consistent?: boolean;
   onStep?: StepCallback;
   signal?: AbortSignal;
 }
@@ -205,6 +207,19 @@ function pasteKnown(sample: Tensor, known: Tensor, noise: Tensor, mask: Float32A
     const m = mask[i % plane];
     return m === 0 ? x : (1 - m) * x + m * (a * known.data[i % size] + b * z);
   });
+}
+
+/**
+ * x0 -> x0 + A+(y - A x0) with A the 2x2 box filter and A+ nearest 2x upsampling (A A+ = I): DDNM's
+ * range-space step (Wang, Yu & Zhang 2023). The result's 2x2 means are exactly `lowRes` (y, repeated over
+ * the batch); the model still chooses everything A cannot see, the detail inside each 2x2 block.
+ */
+export function consistencyProjection(lowRes: Tensor): (x0: Tensor) => Tensor {
+  return (x0) => {
+    const y = repeatBatch(lowRes, x0.shape[0]); // [N, 3, 16, 16]
+    const residual = zipTensors(y, downsampleBox(x0, SUPER_RES_FACTOR), (a, b) => a - b);
+    return zipTensors(x0, upsampleNearest(residual, SUPER_RES_FACTOR), (a, b) => a + b);
+  };
 }
 
 /** Text-conditional 16 px sampling with classifier-free guidance, batched as [empty x N, prompt x N]. */
@@ -337,6 +352,7 @@ export async function superResolve(
   const embeds = repeatBatch(prompt.embeds, n); // [N, E]
 
   let sample = repeatBatch(options.noise ?? randnTensor([1, 3, height, width], createGenerator(seed)), n); // [N, 3, 32, 32]
+  const project = options.consistent ? consistencyProjection(lowRes) : undefined;
   for (const [index, timestep] of scheduler.timesteps.entries()) {
     await nextTask();
     throwIfAborted(signal);
@@ -353,7 +369,10 @@ export async function superResolve(
       { signal },
     );
     const v = hostOutput(outputs, 'out_sample', 'super-resolution UNet'); // [N, 3, 32, 32]
-    const { prevSample, predOriginalSample } = scheduler.step(v, timestep, sample, { useClippedModelOutput: true });
+    const { prevSample, predOriginalSample } = scheduler.step(v, timestep, sample, {
+      useClippedModelOutput: true,
+      projectPredOriginalSample: project,
+    });
     onStep?.({
       index,
       timestep,

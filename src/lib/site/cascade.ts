@@ -45,6 +45,14 @@ export interface CascadeFacts {
     };
     meanOf?: number;
     images?: number;
+    /** Every x0 projected onto the input's 2x2 means (DDNM): one sample's PSNR, worst of the seeds, share above bicubic. */
+    consistent: {
+      sample?: number;
+      worstSeed?: number;
+      meanOfSamples?: number;
+      aboveBicubic?: number;
+      plainAboveBicubic?: number;
+    };
     /** Mean squared Laplacian: the fine detail of real images, bicubic upsampling and one SR sample. */
     detail: { real?: number; bicubic?: number; superResolution?: number };
     /** Full-cascade retrieval: the base sample bilinearly upsampled, then SR at each level. */
@@ -110,6 +118,13 @@ export function cascadeFacts(manifest: Manifest = readManifest()): CascadeFacts 
             ),
           ),
           images: number(srMetrics?.images),
+          consistent: {
+            sample: number(srMetrics?.noise_level_0_consistent?.psnr),
+            worstSeed: number(srMetrics?.consistent_single_samples?.worst_seed_psnr),
+            meanOfSamples: number(srMetrics?.consistent_single_samples?.mean_of_samples_psnr),
+            aboveBicubic: number(srMetrics?.noise_level_0_consistent?.images_above_bicubic),
+            plainAboveBicubic: number(srMetrics?.noise_level_0?.images_above_bicubic),
+          },
           detail: {
             real: number(srMetrics?.high_frequency_energy?.real_32px),
             bicubic: number(srMetrics?.high_frequency_energy?.bicubic),

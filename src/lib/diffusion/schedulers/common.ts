@@ -46,6 +46,11 @@ export interface StepOptions {
   eta?: number;
   /** DDIM: re-derive the noise from the clipped/thresholded x0 (as GLIDE does). */
   useClippedModelOutput?: boolean;
+  /**
+   * DDIM: maps the (clipped) predicted x0 onto the images that agree with a measurement before the step
+   * uses it (DDNM's range-space step, Wang et al. 2023); the noise is then re-derived from the result.
+   */
+  projectPredOriginalSample?: (predOriginalSample: Tensor) => Tensor;
   /** Euler: amount of noise re-injected per step ("churn", Karras et al. 2022, Algorithm 2). */
   sChurn?: number;
   /** Euler: churn only where sigma >= sTmin. */

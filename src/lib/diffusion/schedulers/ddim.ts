@@ -143,7 +143,8 @@ export class DDIMScheduler implements Scheduler {
     // 5. sigma_t(eta) (eq. 16)
     const stdDevT = f32(f32(eta) * f32(Math.sqrt(this.variance(timestep, prevTimestep))));
 
-    if (options.useClippedModelOutput) {
+    if (options.projectPredOriginalSample) predOriginalSample = options.projectPredOriginalSample(predOriginalSample);
+    if (options.useClippedModelOutput || options.projectPredOriginalSample) {
       // GLIDE re-derives eps from the clipped x0; otherwise the step mixes an x0 and an eps that disagree.
       predEpsilon = zipTensors(sample, predOriginalSample, (x, x0) => (x - sqrtAlphaProdT * x0) / sqrtBetaProdT);
     }
