@@ -112,8 +112,10 @@ describe('DALL-E 2 chapter on WebAssembly', () => {
     expect(second.prompt).toBe('cat face');
     expect(Math.hypot(second.xy[0] - first.xy[0], second.xy[1] - first.xy[1])).toBeGreaterThan(0.01);
     // An example prompt moves the point without pressing the button.
-    await figure.getByRole('button', { name: 'grinning face' }).click();
-    await page.waitForFunction(() => (document.querySelector('unclip-map') as any).result.prompt === 'grinning face');
+    const example = figure.locator('button.example').first();
+    const words = (await example.textContent())!.trim();
+    await example.click();
+    await page.waitForFunction((w) => (document.querySelector('unclip-map') as any).result.prompt === w, words);
     expect(await settled(page, 'unclip-map')).toBe('done');
   });
 
@@ -238,7 +240,7 @@ describe('DALL-E 2 CLIP maps on a 375 px phone', () => {
     await page?.close();
   });
 
-  // The longest example prompt: its label must be cut short rather than cross the map.
+  // A long prompt: its label must be cut short rather than cross the map.
   const prompt = 'thumbs up medium skin tone';
 
   it(
