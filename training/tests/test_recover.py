@@ -28,11 +28,11 @@ def _randomise(model: torch.nn.Module) -> None:
 
 
 def _ship(mod, weights, model, specs, extra=None):
-    ids, files = SHIPPED[mod.NAME]
-    for spec, file in zip(specs, files, strict=True):
-        export(spec, weights / file)
+    ids = SHIPPED[mod.NAME]
+    for spec, mid in zip(specs, ids, strict=True):
+        export(spec, weights / f"{mid}.onnx")
     entry = {"training": {"steps": 12, "wall_time_s": 3.0}, **(extra or {})}
-    (weights / "manifest.json").write_text(json.dumps({"models": dict.fromkeys(ids, entry)}))
+    (weights / "manifest.json").write_text(json.dumps({"models": {mid: {**entry, "file": f"{mid}.onnx"} for mid in ids}}))
 
 
 @pytest.mark.parametrize("mod", [mnist_judge, emoji_judge, emoji_vae])
@@ -82,7 +82,6 @@ def test_a_wrong_file_is_refused(tmp_path, mnist):
     weights = tmp_path / "weights"
     weights.mkdir()
     _ship(emoji_judge, weights, None, (emoji_judge.export_spec(emoji_judge.make_model().eval()),))
-    (weights / "emoji_judge.onnx").rename(weights / "mnist_judge.onnx")
-    (weights / "manifest.json").write_text(json.dumps({"models": {"mnist_judge": {"training": {}}}}))
+    (weights / "manifest.json").write_text(json.dumps({"models": {"mnist_judge": {"training": {}, "file": "emoji_judge.onnx"}}}))
     with pytest.raises(ValueError):
         recover("mnist_judge", weights, tmp_path / "runs")
