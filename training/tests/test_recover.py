@@ -85,3 +85,17 @@ def test_a_wrong_file_is_refused(tmp_path, mnist):
     (weights / "manifest.json").write_text(json.dumps({"models": {"mnist_judge": {"training": {}, "file": "emoji_judge.onnx"}}}))
     with pytest.raises(ValueError):
         recover("mnist_judge", weights, tmp_path / "runs")
+
+
+def test_evaluate_only_keeps_the_shipped_file_and_entry(tmp_path, monkeypatch):
+    """build(..., evaluate_only=True): export() hands back the manifest's entry and writes nothing."""
+    from training import build
+
+    target = tmp_path / "mnist_judge.onnx"
+    entry = {"file": target.name, "sha256": "abc", "export_check": {"opset": 17}}
+    monkeypatch.setattr(build, "_SHIPPED", {target.name: entry})
+    got = build.export(mnist_judge.export_spec(mnist_judge.make_model().eval()), target)
+    assert got == entry and got is not entry and not target.exists()
+    monkeypatch.setattr(build, "_SHIPPED", None)
+    assert build.export(mnist_judge.export_spec(mnist_judge.make_model().eval()), target)["file"] == target.name
+    assert target.exists()
