@@ -613,13 +613,11 @@ def write_manifest() -> dict:
     models: dict[str, dict] = {}
     for name, ids in MODEL_IDS.items():
         path = RUNS / name / "result.json"
-        if not path.exists():
-            models.update({mid: old[mid] for mid in ids if mid in old})
-            continue
-        for mid, entry in json.loads(path.read_text()).items():
+        entries = json.loads(path.read_text()) if path.exists() else {mid: old[mid] for mid in ids if mid in old}
+        for mid, entry in entries.items():
             f = WEIGHTS / entry["file"]
             entry["bytes"], entry["sha256"] = f.stat().st_size, sha256(f)
-            # Counted from the file itself, so the benchmark's GFLOP/s always matches what ships.
+            # Counted from the file itself (kept entries too), so the benchmark's GFLOP/s always matches what ships.
             entry["flops_per_sample"] = count_flops(f)
             entry["flops_note"] = "2 x multiply-adds of Conv/ConvTranspose/Gemm/MatMul at batch 1 (training/flops.py)"
             models[mid] = entry

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from .export import cpu_session
-from .metrics import frechet_distance
+from .metrics import background_grid, frechet_distance
 from .recipes.mnist_judge import classify
 from .schedule import DDIMConfig, SchedulerConfig, cfg_model_fn, ddim_sample
 
@@ -77,6 +77,7 @@ def evaluate(
             "samples": n,
             "class_accuracy": acc,
             "mnist_fid": frechet_distance(feats.double().numpy(), ref),
+            "background_grid": background_grid(x),
             "seconds": round(time.time() - t0, 1),
         }
         print(f"guidance {g:g}: accuracy {acc:.4f} FID {results[f'guidance_{g:g}']['mnist_fid']:.2f} ({n} samples)", flush=True)

@@ -2,7 +2,9 @@
 
 Counts the multiply-adds of Conv, ConvTranspose, Gemm and MatMul (x2 for FLOPs), which dominate
 these models; element-wise ops, norms and softmax are left out, as in the DiT and LDM papers'
-GFLOPs figures. Shapes come from ONNX shape inference with every symbolic dimension set to 1.
+GFLOPs figures. Shapes come from ONNX shape inference with every symbolic dimension set to 1, with
+data propagation: GroupNorm's export reshapes by a Shape it computes, and without propagating that
+value every convolution after a GroupNorm had unknown height and width (and was counted as 1 x 1).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from onnx import shape_inference
 
 
 def _dims(value_info) -> list[int] | None:
+    """The tensor's shape, or None when shape inference left any dimension unknown (never guessed)."""
     dims = value_info.type.tensor_type.shape.dim
-    if not dims:
+    if not dims or not all(d.HasField("dim_value") for d in dims):
         return None
-    return [d.dim_value if d.HasField("dim_value") else 1 for d in dims]
+    return [d.dim_value for d in dims]
 
 
 def count_flops(path: Path) -> int:
@@ -28,7 +31,7 @@ def count_flops(path: Path) -> int:
         for d in tensor.type.tensor_type.shape.dim:
             if not d.HasField("dim_value"):
                 d.dim_value = 1  # batch (and any other symbolic axis) = 1
-    model = shape_inference.infer_shapes(model)
+    model = shape_inference.infer_shapes(model, data_prop=True)
     shapes: dict[str, list[int]] = {}
     for vi in list(model.graph.value_info) + list(model.graph.input) + list(model.graph.output):
         dims = _dims(vi)

@@ -23,6 +23,10 @@ class UNetConfig:
     num_classes: int = 10  # digits 0-9; index num_classes (10) is the null class used by CFG
     patch_size: int = 1  # >1: space-to-depth on the way in, depth-to-space out (levels run at H/p)
     image_size: int = 32  # needed for the constant reshapes of space-to-depth
+    # >0 (with patch_size > 1): the last features go depth-to-space to full resolution, join the noisy
+    # sample there, and a ResBlock of this width (with the time/class embedding) predicts epsilon. Without
+    # it each p x p block's pixels come from one position's features, which left a 2x2 grid in the samples.
+    full_res_channels: int = 0
 
 
 class UNet(nn.Module):
@@ -52,7 +56,17 @@ class UNet(nn.Module):
             self.upsamples.append(Upsample(c) if i > 0 else nn.Identity())
             c_prev = c
         self.norm_out = group_norm(c_prev)
-        self.conv_out = nn.Conv2d(c_prev, cfg.in_channels * p * p, 3, padding=1)
+        self.top_channels = c_prev  # a Python int, so the export has no shape arithmetic
+        if cfg.full_res_channels and p > 1:
+            assert c_prev % (p * p) == 0, "depth-to-space needs the top level's width divisible by p * p"
+            f = cfg.full_res_channels
+            self.full_res_in = nn.Conv2d(c_prev // (p * p) + cfg.in_channels, f, 3, padding=1)
+            self.full_res_block = ResBlock(f, f, cfg.emb_dim)  # knows t: near t = 0 it must remove 1/255-level noise
+            self.full_res_norm = group_norm(f)
+            self.conv_out = nn.Conv2d(f, cfg.in_channels, 3, padding=1)
+        else:
+            self.full_res_in = None
+            self.conv_out = nn.Conv2d(c_prev, cfg.in_channels * p * p, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)  # start as "predict zero noise": stabler first steps
         nn.init.zeros_(self.conv_out.bias)
 
@@ -71,8 +85,12 @@ class UNet(nn.Module):
         for block, up in zip(self.up_blocks, self.upsamples):
             h = block(torch.cat([h, skips.pop()], dim=1), emb)  # [B, Ci, Hi, Wi]
             h = up(h)  # [B, Ci, 2Hi, 2Wi] except at the top level
-        out = self.conv_out(F.silu(self.norm_out(h)))  # [B, p*p, 32/p, 32/p]
-        return depth_to_space(out, c, p, size)  # [B, 1, 32, 32]
+        h = F.silu(self.norm_out(h))  # [B, C0, 32/p, 32/p]
+        if self.full_res_in is not None:
+            h = depth_to_space(h, self.top_channels // (p * p), p, size)  # [B, C0/p^2, 32, 32]: lossless rearrangement
+            h = self.full_res_block(self.full_res_in(torch.cat([h, sample], dim=1)), emb)  # [B, F, 32, 32]
+            return self.conv_out(F.silu(self.full_res_norm(h)))  # [B, 1, 32, 32]: neighbours across block edges mix here
+        return depth_to_space(self.conv_out(h), c, p, size)  # [B, 1, 32, 32]
 
 
 def space_to_depth(x: torch.Tensor, c: int, p: int, size: int) -> torch.Tensor:

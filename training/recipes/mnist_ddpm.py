@@ -13,7 +13,10 @@ from ..schedule import SchedulerConfig, add_noise, alphas_cumprod
 from ..trainer import TrainConfig, Trainer, overridden
 
 NAME = "mnist_ddpm"
-UNET = UNetConfig(patch_size=2)  # 2x2 space-to-depth: 12 MFLOP a sample, a quarter of the p = 1 UNet
+# 2x2 space-to-depth (the levels run at 16, 8 and 4 positions: 70 MFLOP a sample as counted from the
+# graph) with a 16-channel ResBlock at full resolution (+12 MFLOP), so the 2x2 grid of the patchified
+# levels does not show in the samples (background phase spread 0.90 -> 0.04 levels, manifest metrics).
+UNET = UNetConfig(patch_size=2, full_res_channels=16)
 SCHEDULER = SchedulerConfig()
 P_UNCOND = 0.1  # label dropped 10% of the time so one network is both conditional and unconditional
 TRAIN = TrainConfig(

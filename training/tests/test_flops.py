@@ -25,3 +25,13 @@ def test_linear_and_grouped_conv(tmp_path):
     path = tmp_path / "depthwise.onnx"
     _export(nn.Conv2d(8, 8, 3, padding=1, groups=8), torch.zeros(1, 8, 4, 4), path)
     assert count_flops(path) == 2 * 8 * 4 * 4 * 1 * 3 * 3
+
+
+def test_conv_after_group_norm_counts_its_full_size(tmp_path):
+    """GroupNorm exports as Reshape by a computed Shape: without data propagation the Conv after it had
+    unknown height and width and was counted as one position (the shipped UNets were undercounted 2-8x)."""
+    from training.models.layers import ResBlock
+
+    path = tmp_path / "resblock.onnx"
+    _export(ResBlock(8, 8), torch.zeros(1, 8, 16, 16), path)  # GroupNorm -> SiLU -> Conv, twice
+    assert count_flops(path) == 2 * (2 * 8 * 16 * 16 * 8 * 3 * 3)

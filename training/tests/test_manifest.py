@@ -45,6 +45,12 @@ def test_budget_and_specifics():
         e = models["mnist_ddpm"]
         assert e["scheduler"]["num_train_timesteps"] == 1000 and e["scheduler"]["beta_schedule"] == "linear"
         assert e["recommended_sampling"]["use_clipped_model_output"] is True
+        # issue 16: no 2x2 grid in the samples' background (the patch-2 UNet without its full-resolution stage: 0.90)
+        grid = e["metrics"]["sampling"]["guidance_2"]["background_grid"]
+        assert grid["phase_spread"] < 0.2, grid
+    if "cascade_sr" in models:  # issue 16: one upsampler sample above bicubic, with the consistency projection
+        sr = models["cascade_sr"]["metrics"]
+        assert sr["consistent_single_samples"]["worst_seed_psnr"] > sr["bicubic"]["psnr"]
     for mid in ("vae_encoder", "vae_decoder"):
         if mid in models:
             assert models[mid]["scaling_factor"] > 0
