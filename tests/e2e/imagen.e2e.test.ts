@@ -133,7 +133,8 @@ describe('Imagen chapter on WebAssembly', () => {
         for (let x = 0; x < 16; x++) {
           for (let c = 0; c < 3; c++) {
             const at = (yy: number, xx: number) => out[(yy * 32 + xx) * 4 + c];
-            const mean = (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4;
+            const mean =
+              (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4;
             sum += Math.abs(mean - low[(y * 16 + x) * 4 + c]);
           }
         }
