@@ -31,7 +31,7 @@ from .paths import RUNS, WEIGHTS
 # recipe -> the manifest entries of the graphs its export spec(s) wrote, in the order they return them
 SHIPPED = {
     "mnist_judge": ("mnist_judge",),
-    "mnist_ddpm": ("mnist_ddpm",),
+    # not mnist_ddpm: its full-resolution input conv is exported re-parameterised (12 channels for WebGPU's sake)
     "emoji_judge": ("emoji_judge",),
     "emoji_vae": ("vae_encoder", "vae_decoder"),
     "tiny_clip": ("clip_text", "clip_image"),

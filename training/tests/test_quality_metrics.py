@@ -58,3 +58,19 @@ def test_the_last_convolution_runs_at_full_resolution_only_with_the_output_stage
         out = model(torch.randn(2, 1, 32, 32), torch.tensor([500.0, 10.0]), torch.tensor([3, 10]))
         assert out.shape == (2, 1, 32, 32)
     assert shapes == {0: (2, 4, 16, 16), 16: (2, 1, 32, 32)}
+
+
+def test_the_webgpu_audit_refuses_a_conv_webgpu_miscomputes(tmp_path):
+    """9 input channels: onnxruntime-web's WebGPU EP got it wrong (measured); 8 and 12 pass."""
+    import onnx
+
+    from training.export import op_report
+    from training.paths import WEIGHTS
+
+    for cin, ok in ((9, False), (8, True), (12, True)):
+        path = tmp_path / f"conv{cin}.onnx"
+        torch.onnx.export(torch.nn.Conv2d(cin, 16, 3, padding=1), (torch.zeros(1, cin, 8, 8),), str(path), opset_version=17, dynamo=False)
+        report = op_report(onnx.load(str(path)))
+        assert report["webgpu_ok"] is ok and bool(report["convs_webgpu_miscomputes"]) is not ok
+    for f in sorted(WEIGHTS.glob("*.onnx")):  # every shipped graph, float16 storage included
+        assert op_report(onnx.load(str(f)))["convs_webgpu_miscomputes"] == [], f.name
