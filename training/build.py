@@ -43,11 +43,14 @@ MODEL_IDS = {
 _SHIPPED: dict[str, dict] | None = None
 
 
+def _shipped_entry(path: Path) -> dict:
+    """In an evaluate-only build: a copy of the manifest's entry for the shipped file at `path`."""
+    return json.loads(json.dumps(_SHIPPED[path.name]))
+
+
 def export(spec, path: Path) -> dict:
     """Write and check the ONNX file (export.export), or in an evaluate-only build keep the shipped file and its entry."""
-    if _SHIPPED is None:
-        return export_onnx(spec, path)
-    return json.loads(json.dumps(_SHIPPED[path.name]))
+    return export_onnx(spec, path) if _SHIPPED is None else _shipped_entry(path)
 
 
 def mnist_dataset_info() -> dict:
@@ -263,7 +266,7 @@ def _export_timing_twin(cfg, name: str, description: str) -> dict:
     spec = mini_sd.export_spec(TextUNet(cfg).eval())
     path = WEIGHTS / f"{name}.onnx"
     if _SHIPPED is not None:
-        return json.loads(json.dumps(_SHIPPED[path.name]))
+        return _shipped_entry(path)
     names_in, names_out = [i.name for i in spec.inputs], [o.name for o in spec.outputs]
     with torch.no_grad():
         torch.onnx.export(spec.module, spec.make_inputs(2, torch.Generator().manual_seed(0)), str(path), input_names=names_in,

@@ -8,8 +8,9 @@ new latent space), as Stable Diffusion's UNet only works with the autoencoder it
 
 Each graph's weights are read back by name where the exporter kept names, and by the module scope of
 the node that consumes them where it did not (a BatchNorm folded into the Conv before it, a Linear's
-weight stored transposed for MatMul, a norm's affine reshaped). The recovered module is then run against the ONNX file on random inputs and refused unless
-the outputs agree, so a wrong mapping cannot pass silently.
+weight stored transposed for MatMul, a norm's affine reshaped). The recovered module is then run
+against the ONNX file on random inputs and refused unless the outputs agree, so a wrong mapping
+cannot pass silently.
 
     python -m training recover mnist_judge emoji_vae tiny_clip emoji_judge
 """

@@ -74,9 +74,10 @@ class UNet(nn.Module):
         """full_res_in(cat[h, sample]), with the sample fed 4 times at a quarter of its weight: the same sum, but
         8 + 4 = 12 input channels. onnxruntime-web 1.30's WebGPU EP computes a 3x3 Conv with 9 input channels
         wrongly (max error 1.3 against WebAssembly on a random input; 1, 8 and 12 channels agree to 1e-6)."""
-        c = self.top_channels // self.cfg.patch_size**2
-        w = _full_res_in_weight(self.full_res_in, c, 4)  # folded into one constant at export
-        return F.conv2d(torch.cat([h] + [sample] * 4, dim=1), w, self.full_res_in.bias, padding=1)
+        c, copies = self.top_channels // self.cfg.patch_size**2, 4
+        w = self.full_res_in.weight  # [F, c + 1, 3, 3]
+        w = torch.cat([w[:, :c]] + [w[:, c:] / copies] * copies, dim=1)  # Slice, Div, Concat: one constant at export
+        return F.conv2d(torch.cat([h] + [sample] * copies, dim=1), w, self.full_res_in.bias, padding=1)
 
     def forward(self, sample: torch.Tensor, timestep: torch.Tensor, class_labels: torch.Tensor) -> torch.Tensor:
         """Predict epsilon for x_t (sample [B, 1, 32, 32], timestep float [B], class_labels int64 [B])."""
@@ -99,12 +100,6 @@ class UNet(nn.Module):
             h = self.full_res_block(self._full_res_in(h, sample), emb)  # [B, F, 32, 32]
             return self.conv_out(F.silu(self.full_res_norm(h)))  # [B, 1, 32, 32]: neighbours across block edges mix here
         return depth_to_space(self.conv_out(h), c, p, size)  # [B, 1, 32, 32]
-
-
-def _full_res_in_weight(conv: nn.Conv2d, c: int, copies: int) -> torch.Tensor:
-    """conv's weight [F, c + 1, k, k] with the last (sample) input channel split into `copies` equal parts."""
-    w = conv.weight
-    return torch.cat([w[:, :c]] + [w[:, c:] / copies] * copies, dim=1)  # [F, c + copies, k, k]: Slice, Div, Concat only
 
 
 def space_to_depth(x: torch.Tensor, c: int, p: int, size: int) -> torch.Tensor:

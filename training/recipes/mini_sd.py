@@ -238,22 +238,22 @@ def _primary_captions(d, split: int) -> tuple[list[str], list[int]]:
     return caps, [first[c] for c in caps]
 
 
+def _caption_embeds(clip, tok, captions: list[str]) -> torch.Tensor:
+    """The tiny CLIP's normalised text embeddings of `captions` -> [N, E]."""
+    return F.normalize(clip.text(torch.tensor([tok.encode(c) for c in captions]))[1], dim=-1)
+
+
+def _ranks(clip, images: torch.Tensor, caption_embeds: torch.Tensor) -> torch.Tensor:
+    """For image i, how many captions the tiny CLIP ranks above caption i (0 = retrieved first) -> [N]."""
+    sim = F.normalize(clip.image(images), dim=-1) @ caption_embeds.t()  # [N, N]
+    return (sim > sim.diagonal()[:, None]).sum(1)
+
+
 @torch.no_grad()
 def retrieval(clip, tok, images: torch.Tensor, captions: list[str]) -> dict:
     """Image i should retrieve caption i among all `captions` (tiny CLIP cosine similarity)."""
-    img = F.normalize(clip.image(images), dim=-1)
-    txt = F.normalize(clip.text(torch.tensor([tok.encode(c) for c in captions]))[1], dim=-1)
-    sim = img @ txt.t()  # [N, N]
-    rank = (sim > sim.diagonal()[:, None]).sum(1)
+    rank = _ranks(clip, images, _caption_embeds(clip, tok, captions))
     return {"top1": float((rank < 1).float().mean()), "top5": float((rank < 5).float().mean()), "prompts": len(captions)}
-
-
-def _ranks(clip, tok, images: torch.Tensor, captions: list[str]) -> torch.Tensor:
-    """For image i, how many of `captions` the tiny CLIP ranks above caption i (0 = retrieved first) -> [N]."""
-    img = F.normalize(clip.image(images), dim=-1)
-    txt = F.normalize(clip.text(torch.tensor([tok.encode(c) for c in captions]))[1], dim=-1)
-    sim = img @ txt.t()  # [N, N]
-    return (sim > sim.diagonal()[:, None]).sum(1)
 
 
 PROMPT_REPORT_SEEDS = (0, 1, 2, 3)
@@ -287,14 +287,15 @@ def prompt_report(unet, vae, scale: float, clip, tok, seeds=PROMPT_REPORT_SEEDS,
     caps, first = [caps[i] for i in keep], [first[i] for i in keep]
     cats = torch.tensor([int(d["category"][f]) for f in first])
     real = torch.from_numpy(d["images"][first]).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-    real_rank = _ranks(clip, tok, real, caps)  # [P]
+    text = _caption_embeds(clip, tok, caps)  # [P, E], encoded once for every ranking below
+    real_rank = _ranks(clip, real, text)  # [P]
     hidden, embeds = encode_prompts(clip, tok, caps)
     empty = encode_prompts(clip, tok, [""])
     ids = torch.tensor([time_ids(TARGET_SIZE)] * len(caps))
     clip_ranks, pixel_ranks = [], []
     for s in seeds:
         x = sample(unet, vae, scale, hidden, embeds, empty, guidance, ids, seed=s)  # [P, 3, 32, 32]
-        clip_ranks.append(_ranks(clip, tok, x, caps))
+        clip_ranks.append(_ranks(clip, x, text))
         pixel_ranks.append(_pixel_ranks(x, real))
     cr, pr = torch.stack(clip_ranks), torch.stack(pixel_ranks)  # [S, P]
     well = ((cr < 5) & (pr < 5)).sum(0) >= 3  # [P]
