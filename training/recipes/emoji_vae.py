@@ -6,7 +6,7 @@ from functools import partial
 
 import torch
 
-from ..data import load_emoji
+from ..data import load_emoji, load_emoji_unseen
 from ..export import ExportSpec, IOSpec
 from ..metrics import psnr, ssim
 from ..models.vae import AutoencoderKL, VAEConfig
@@ -103,7 +103,22 @@ def evaluate(model: AutoencoderKL) -> dict:
         "validation_ssim": float(ssim(a, b).mean()),
         "validation_size": len(x),
         "reconstruction_from": "posterior mean",
+        "unseen_styles": unseen_style_psnr(model),
     }
+
+
+@torch.no_grad()
+def unseen_style_psnr(model: AutoencoderKL) -> dict:
+    """PSNR/SSIM per emoji style the VAE never trained on (data.UNSEEN_STYLES), same protocol as validation."""
+    d = load_emoji_unseen()
+    x = torch.from_numpy(d["images"]).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    mean, _ = model.encoder(x)
+    a, b = (x + 1) / 2, (model.decoder(mean).clamp(-1, 1) + 1) / 2
+    out = {}
+    for i, style in enumerate(d["style_names"].tolist()):
+        sel = torch.from_numpy(d["style"] == i)
+        out[style] = {"psnr_db": float(psnr(a[sel], b[sel]).mean()), "ssim": float(ssim(a[sel], b[sel]).mean()), "images": int(sel.sum())}
+    return out
 
 
 with_overrides = partial(overridden, TRAIN)  # this recipe's TrainConfig with CLI overrides

@@ -34,3 +34,17 @@ def test_emoji_split_by_base(emoji):
     assert 0.04 < frac < 0.06
     for b in list(val_bases)[:10]:
         assert set(emoji["vendor"][emoji["base"] == b]) == {0, 1}
+
+
+def test_unseen_styles_same_emoji_in_each_style():
+    from training.data import UNSEEN_STYLES, load_emoji_unseen
+
+    d = load_emoji_unseen()
+    assert d["style_names"].tolist() == list(UNSEEN_STYLES)
+    per_style = [d["base"][d["style"] == i] for i in range(len(UNSEEN_STYLES))]
+    assert all(len(b) == 512 for b in per_style)
+    assert all((b == per_style[0]).all() for b in per_style)  # the same objects drawn in each style
+    assert d["images"].shape == (512 * len(UNSEEN_STYLES), 32, 32, 3) and d["images"].dtype == np.uint8
+    # composited on white: corners are white, and the styles differ on the same emoji
+    assert (d["images"][:, 0, 0] == 255).mean() > 0.9
+    assert np.abs(d["images"][d["style"] == 0].astype(int) - d["images"][d["style"] == 1]).mean() > 10
