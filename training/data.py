@@ -191,15 +191,16 @@ def build_emoji_unseen(cfg: DataConfig = CFG) -> Path:
     meta = json.loads((NODE_MODULES / "emoji-datasource-google" / "emoji.json").read_text())
     meta.sort(key=lambda e: e["sort_order"])
     codes = [_iconify_code(e["unified"]) for e in meta]
-    raw = DATA / "unseen_raw"
-    for style in UNSEEN_STYLES:
-        subprocess.run(
-            ["node", "rasterize_icons.mjs", style, "64", str(raw / style)],
-            cwd=TRAINING, input="\n".join(codes), text=True, check=True,
-        )
-    drawn = [i for i, c in enumerate(codes) if all((raw / s / f"{c}.png").exists() for s in UNSEEN_STYLES)]
+    sets = [json.loads((NODE_MODULES / "@iconify-json" / s / "chars.json").read_text()) for s in UNSEEN_STYLES]
+    drawn = [i for i, c in enumerate(codes) if all(c in chars for chars in sets)]
     rng = np.random.default_rng(cfg.seed)
     pick = sorted(rng.choice(drawn, size=min(cfg.unseen_count, len(drawn)), replace=False).tolist())
+    raw = DATA / "unseen_raw"
+    for style in UNSEEN_STYLES:  # render only the picked emoji
+        subprocess.run(
+            ["node", "rasterize_icons.mjs", style, "64", str(raw / style)],
+            cwd=TRAINING, input="\n".join(codes[b] for b in pick), text=True, check=True,
+        )
     images, style_ids, base = [], [], []
     for si, style in enumerate(UNSEEN_STYLES):
         for b in pick:
