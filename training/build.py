@@ -41,6 +41,7 @@ MODEL_IDS = {
 # build(..., evaluate_only=True): the manifest's entries by file name. The shipped files then stay exactly
 # as they are (no re-export, whose folded constants can differ by an ulp on another CPU) and are re-evaluated.
 _SHIPPED: dict[str, dict] | None = None
+_SHIPPED_BY_ID: dict[str, dict] = {}  # the same entries by manifest id
 
 
 def _shipped_entry(path: Path) -> dict:
@@ -51,6 +52,12 @@ def _shipped_entry(path: Path) -> dict:
 def export(spec, path: Path) -> dict:
     """Write and check the ONNX file (export.export), or in an evaluate-only build keep the shipped file and its entry."""
     return export_onnx(spec, path) if _SHIPPED is None else _shipped_entry(path)
+
+
+def export_trained(r, path: Path) -> dict:
+    """export(r.export_spec(trained model), path); an evaluate-only build keeps the shipped file without loading the run,
+    so recipes whose checkpoints recover.py cannot rebuild (int8-stored weights) can still be scored again."""
+    return _shipped_entry(path) if _SHIPPED is not None else export(r.export_spec(load_trained(r)), path)
 
 
 def mnist_dataset_info() -> dict:
@@ -78,7 +85,11 @@ def emoji_dataset_info() -> dict:
 
 
 def training_info(name: str) -> dict:
-    """The manifest's training block: steps, batch size, wall time, hardware, thread segments."""
+    """The manifest's training block: steps, batch size, wall time, hardware, thread segments.
+
+    In an evaluate-only build without runs/<name> (a run recover.py cannot rebuild), the shipped block."""
+    if _SHIPPED is not None and not any((RUNS / name / f).exists() for f in ("summary.json", "ckpt.pt")):
+        return json.loads(json.dumps(_SHIPPED_BY_ID[MODEL_IDS[name][0]]["training"]))
     s = run_summary(name)
     keys = ("steps", "batch_size", "wall_time_s", "max_minutes", "step_cap", "lr", "ema_decay", "seed", "device", "hardware", "segments", "in_progress")
     return {k: s[k] for k in keys if k in s}
@@ -154,6 +165,23 @@ def build_ddpm(eval_samples: dict[float, int] | None = None) -> dict:
     return {"mnist_ddpm": entry}
 
 
+def vae_training_info(r) -> dict:
+    """The autoencoder's run, with the decoder fine-tune that made the shipped weights as its `fine_tune`."""
+    root = run_summary(r.NAME)
+    if "recovered_from_onnx" in root:  # recover wrote the manifest's block back (an evaluate-only build)
+        return {k: v for k, v in root.items() if k != "recovered_from_onnx"}
+    styles = data.load_emoji_styles()
+    return {
+        **training_info(f"{r.NAME}/{r.AUTOENCODER_RUN}"), "loss": f"L1 + MSE + {r.KL_WEIGHT:g} * KL",
+        "fine_tune": {
+            **training_info(r.NAME), "loss": "L1 + MSE of decode(posterior sample)", "frozen": ["encoder"],
+            "data": "half of each batch training emoji, half these Iconify styles (held-out and benchmark emoji "
+                    "removed by name), random horizontal flips",
+            "extra_styles": {s: int((styles["style"] == i).sum()) for i, s in enumerate(data.EXTRA_STYLES)},
+        },
+    }
+
+
 def build_vae() -> dict:
     """Export both VAE halves; validation PSNR/SSIM and the scale_by_std factor."""
     from .recipes import emoji_vae as r
@@ -167,7 +195,7 @@ def build_vae() -> dict:
         scaling_factor=scale,
         scaling_factor_method="CompVis scale_by_std: 1 / std of posterior samples z of 1,024 training images; diffusion runs on z * scaling_factor, decode z / scaling_factor",
         latent_shape=[lc, 8, 8], downsampling_factor=4,
-        dataset=emoji_dataset_info(), training={**training_info(r.NAME), "loss": f"L1 + MSE + {r.KL_WEIGHT:g} * KL"},
+        dataset=emoji_dataset_info(), training=vae_training_info(r),
         metrics=metrics,
     )
     e = export(enc, WEIGHTS / "emoji_vae_encoder.onnx")
@@ -315,8 +343,13 @@ def build_mini_dit() -> dict:
     metrics = r.evaluate(path, threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
     gflops = count_flops(path) / 2e9  # the paper's convention: one multiply-add = one flop
     baseline = RUNS / "class_unet" / "evaluation.json"
+    shipped = entry.get("metrics", {}).get("unet_baseline")  # evaluate-only: entry is the manifest's copy
     if baseline.exists():  # the UNet trained on the same data and budget (recipes/class_unet.py)
         metrics["unet_baseline"] = json.loads(baseline.read_text())
+    elif shipped:  # the class UNet ships no file, so recover cannot bring it back to score it again
+        metrics["unet_baseline"] = {**shipped, "not_rescored": (
+            "kept from an earlier build: this evaluate-only build had no runs/class_unet to score again; its samples "
+            "were decoded by the VAE decoder of that build, which may not be the one shipped")}
     c = r.DIT
     entry.update(
         description="Mini DiT: class-conditional Diffusion Transformer with adaLN-Zero blocks on scaled 8x8x4 emoji VAE latents, "
@@ -359,9 +392,8 @@ def build_unclip_decoder() -> dict:
     """Export the unCLIP decoder (int8 weight matrices); image-variation CLIP similarity on held-out and training emoji."""
     from .recipes import unclip_decoder as r
 
-    model = load_trained(r)
     path = WEIGHTS / "unclip_decoder.onnx"
-    entry = export(r.export_spec(model), path)
+    entry = export_trained(r, path)
     metrics = r.evaluate(path, threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
     entry.update(
         description="unCLIP decoder (DALL-E 2): epsilon prediction on scaled 8x8x4 emoji VAE latents from a tiny CLIP image embedding, "
@@ -388,9 +420,8 @@ def build_unclip_prior() -> dict:
     """Export the unCLIP diffusion prior; embedding similarity, and text -> prior -> decoder retrieval when the decoder is built."""
     from .recipes import unclip_prior as r
 
-    model = load_trained(r)
     path = WEIGHTS / "unclip_prior.onnx"
-    entry = export(r.export_spec(model), path)
+    entry = export_trained(r, path)
     metrics = r.evaluate(path, decoder_path=WEIGHTS / "unclip_decoder.onnx", threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
     entry.update(
         description="unCLIP diffusion prior (DALL-E 2): a transformer over [text tokens, text embedding, timestep, noisy image "
@@ -566,11 +597,11 @@ def build_mini_flow() -> dict:
     """Export the flow-matching UNet (int8 weights) and an int8 copy of sd_unet; retrieval of both at 1/2/4/8/25 steps."""
     from .recipes import mini_flow as r
 
-    model = load_trained(r)
     path = WEIGHTS / "sd_flow.onnx"
-    entry = export(r.export_spec(model), path)
+    entry = export_trained(r, path)
     sd = json.loads(MANIFEST.read_text())["models"]["sd_unet"]
-    twin = requantize_int8(WEIGHTS / sd["file"], WEIGHTS / "sd_unet_int8.onnx")
+    int8 = WEIGHTS / "sd_unet_int8.onnx"
+    twin = requantize_int8(WEIGHTS / sd["file"], int8) if _SHIPPED is None else _shipped_entry(int8)
     metrics = r.evaluate(path, WEIGHTS / twin["file"], threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
     entry.update(
         description="Mini rectified flow: sd_unet's UNet retrained with flow matching on the same scaled emoji latents, text encoder "
@@ -645,10 +676,11 @@ def build(target: str, train: bool = True, overrides: dict | None = None, evalua
     new metrics (for a measurement added after the weights were made, from recovered checkpoints)."""
     import importlib
 
-    global _SHIPPED
+    global _SHIPPED, _SHIPPED_BY_ID
     if evaluate_only:
         train = False
-        _SHIPPED = {e["file"]: e for e in json.loads(MANIFEST.read_text())["models"].values()}
+        _SHIPPED_BY_ID = json.loads(MANIFEST.read_text())["models"]
+        _SHIPPED = {e["file"]: e for e in _SHIPPED_BY_ID.values()}
 
     if overrides and overrides.get("threads"):
         torch.set_num_threads(overrides["threads"])  # also used by the onnxruntime evaluation sessions

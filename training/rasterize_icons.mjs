@@ -1,7 +1,8 @@
-// Render Iconify emoji icons to square PNGs with resvg, for training/data.py's unseen-style set.
-// Usage: node rasterize_icons.mjs <iconify-set> <size> <out-dir>  (codepoints, one per line, on stdin)
-// Each codepoint (lower-case hex, '-' joined, no FE0F) becomes <out-dir>/<codepoint>.png; codepoints
-// the set does not draw are skipped, so the caller reads back only the files that exist.
+// Render Iconify emoji icons to square PNGs with resvg, for training/data.py's extra-style sets.
+// Usage: node rasterize_icons.mjs <iconify-set> <size> <out-dir>  (keys, one per line, on stdin)
+// A key is a codepoint (lower-case hex, '-' joined, no FE0F) looked up in the set's chars.json, or
+// else an icon name (sets such as emojione ship an empty chars.json). Each becomes <out-dir>/<key>.png;
+// keys the set does not draw are skipped, so the caller reads back only the files that exist.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { Resvg } from "@resvg/resvg-js";
@@ -15,7 +16,7 @@ const wanted = readFileSync(0, "utf8").split("\n").filter(Boolean);
 mkdirSync(outDir, { recursive: true });
 let n = 0;
 for (const code of wanted) {
-  const name = chars[code];
+  const name = chars[code] ?? code;
   const data = name && getIconData(icons, name);
   if (!data) continue;
   const { attributes, body } = iconToSVG(data, { height: "auto" });
@@ -24,4 +25,4 @@ for (const code of wanted) {
   writeFileSync(`${outDir}/${code}.png`, png);
   n++;
 }
-console.log(`${set}: ${n} of ${wanted.length} codepoints rendered at ${size} px`);
+console.log(`${set}: ${n} of ${wanted.length} icons rendered at ${size} px`);

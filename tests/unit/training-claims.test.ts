@@ -90,7 +90,28 @@ describe('training claims', () => {
       if (t.device === 'cuda') expect(text).toMatch(/ GPU$/);
       else expect(text).toMatch(/CPU/);
       expect(trainingSummary(entry)).toContain(whereTrained(t.device, t.hardware));
+      const f = t.fine_tune as Record<string, any> | undefined;
+      if (typeof f?.steps === 'number') {
+        expect(trainingRun(entry)?.fineTune?.steps).toBe(f.steps);
+        expect(trainingSummary(entry)).toContain(`then ${f.steps.toLocaleString('en')} steps`);
+      }
     }
+  });
+
+  it('reports a fine-tune after the run it started from', () => {
+    const entry = {
+      training: {
+        steps: 7471,
+        batch_size: 32,
+        wall_time_s: 2100,
+        device: 'cpu',
+        hardware: { threads: 1 },
+        fine_tune: { steps: 8000, wall_time_s: 1320, device: 'cpu', hardware: { threads: 1 } },
+      },
+    } as unknown as Parameters<typeof trainingSummary>[0];
+    expect(trainingSummary(entry)).toBe(
+      '7,471 steps, 35 min on a 1-thread CPU; then 8,000 steps, 22 min on a 1-thread CPU (fine-tune)',
+    );
   });
 
   it('names the machine as the manifest records it', () => {

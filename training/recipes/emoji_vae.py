@@ -1,15 +1,23 @@
-"""Emoji KL autoencoder (LDM first stage, Rombach et al. 2022) with the scale_by_std latent factor."""
+"""Emoji KL autoencoder (LDM first stage, Rombach et al. 2022) with the scale_by_std latent factor.
+
+Two runs: the autoencoder (runs/emoji_vae/autoencoder), then a decoder fine-tune with the encoder frozen
+(runs/emoji_vae, the weights every later recipe loads). The fine-tune adds four more emoji styles
+(data.EXTRA_STYLES) so that the decoder draws pictures unlike Noto and Twemoji better; freezing the
+encoder keeps every latent, and the scaling factor, exactly as the latent models trained on them.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 
 import torch
 
-from ..data import load_emoji, load_emoji_unseen
+from ..data import load_emoji, load_emoji_styles, load_emoji_unseen
 from ..export import ExportSpec, IOSpec
 from ..metrics import psnr, ssim
 from ..models.vae import AutoencoderKL, VAEConfig
+from ..paths import RUNS
 from ..trainer import TrainConfig, Trainer, overridden
 
 NAME = "emoji_vae"
@@ -21,6 +29,14 @@ TRAIN = TrainConfig(
     batch_size=32,  # as the earlier measurement
     lr=1e-3,  # fast convergence for a short run; cosine-decayed to 1e-4
     warmup_steps=200,
+)
+AUTOENCODER_RUN = "autoencoder"  # runs/emoji_vae/<this>: the first run, encoder and decoder together
+FINE_TUNE = TrainConfig(
+    steps=8000,  # cap; the time budget binds first on this CPU (~0.2 s/step at 1 thread)
+    max_minutes=25.0,
+    batch_size=32,  # half training emoji, half EXTRA_STYLES images
+    lr=3e-4,  # a third of the first run's: it starts from trained weights
+    warmup_steps=100,
 )
 
 
@@ -64,22 +80,52 @@ def kl_loss(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return 0.5 * torch.sum(mean**2 + logvar.exp() - 1.0 - logvar, dim=(1, 2, 3)).mean()
 
 
+def _flipped(xb: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """Each image mirrored left-right with probability 1/2 (the augmentation of both runs)."""
+    flip = torch.rand(len(xb), generator=g) < 0.5
+    return torch.where(flip[:, None, None, None], xb.flip(-1), xb)
+
+
+def _reconstruction_loss(rec: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
+    return (rec - xb).abs().mean() + ((rec - xb) ** 2).mean()
+
+
 def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None) -> Trainer:
-    """L1 + MSE reconstruction + tiny KL; random horizontal flips as augmentation."""
+    """The autoencoder (L1 + MSE + tiny KL, flips), then the decoder fine-tune on more styles (L1 + MSE).
+
+    cfg budgets the first run; the fine-tune keeps FINE_TUNE's budget and takes cfg's threads and device.
+    """
+    root = run_dir or RUNS / NAME
     x = emoji_tensors("train")
+    xs = pixel_values(load_emoji_styles()["images"])
     if subset:
-        x = x[:subset]
-    trainer = Trainer(NAME, make_model(), cfg, run_dir)
+        x, xs = x[:subset], xs[:subset]
+    first = Trainer(NAME, make_model(), cfg, root / AUTOENCODER_RUN)
 
-    def loss_fn(model, step, g):
-        idx = torch.randint(0, len(x), (cfg.batch_size,), generator=g)
-        xb = x[idx]  # [B, 3, 32, 32]
-        flip = torch.rand(cfg.batch_size, generator=g) < 0.5
-        xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb).to(trainer.device)
+    def autoencoder_loss(model, step, g):
+        xb = _flipped(x[torch.randint(0, len(x), (cfg.batch_size,), generator=g)], g).to(first.device)
         rec, mean, logvar = model(xb, g)
-        return (rec - xb).abs().mean() + ((rec - xb) ** 2).mean() + KL_WEIGHT * kl_loss(mean, logvar)
+        return _reconstruction_loss(rec, xb) + KL_WEIGHT * kl_loss(mean, logvar)
 
-    trainer.summary = trainer.fit(loss_fn)
+    first.fit(autoencoder_loss)
+    model = first.final_model()
+    model.encoder.requires_grad_(False)  # frozen: the latents stay what the latent models trained on
+    tune = dataclasses.replace(FINE_TUNE, threads=cfg.threads, device=cfg.device)
+    if subset:
+        tune = dataclasses.replace(tune, steps=min(tune.steps, cfg.steps), max_minutes=cfg.max_minutes)
+    trainer = Trainer(NAME, model.train(), tune, root)  # resumes from root/ckpt.pt when the fine-tune has begun
+    half = tune.batch_size // 2
+
+    def decoder_loss(model, step, g):
+        ia = torch.randint(0, len(x), (half,), generator=g)
+        ib = torch.randint(0, len(xs), (tune.batch_size - half,), generator=g)
+        xb = _flipped(torch.cat([x[ia], xs[ib]]), g).to(trainer.device)
+        with torch.no_grad():
+            mean, logvar = model.encoder(xb)
+            z = mean + torch.exp(0.5 * logvar) * torch.randn(mean.shape, generator=g).to(mean.device)
+        return _reconstruction_loss(model.decoder(z), xb)
+
+    trainer.summary = trainer.fit(decoder_loss)
     return trainer
 
 

@@ -48,3 +48,24 @@ def test_unseen_styles_same_emoji_in_each_style():
     # composited on white: corners are white, and the styles differ on the same emoji
     assert (d["images"][:, 0, 0] == 255).mean() > 0.9
     assert np.abs(d["images"][d["style"] == 0].astype(int) - d["images"][d["style"] == 1]).mean() > 10
+
+
+def test_extra_styles_hold_no_held_out_emoji_and_no_benchmark_style():
+    import json
+
+    from training.data import EXTRA_STYLES, UNSEEN_STYLES, _name_key, load_emoji, load_emoji_styles, load_emoji_unseen
+    from training.paths import NODE_MODULES
+
+    assert not set(EXTRA_STYLES) & set(UNSEEN_STYLES)  # the VAE never trains on a benchmark style
+    d, e, u = load_emoji_styles(), load_emoji(), load_emoji_unseen()
+    assert d["style_names"].tolist() == list(EXTRA_STYLES)
+    assert all((d["style"] == i).sum() > 500 for i in range(len(EXTRA_STYLES)))
+    assert (d["images"][:, 0, 0] == 255).mean() > 0.8  # composited on white
+    # matched by name, skin-tone variants included: no validation or benchmark emoji is kept
+    assert _name_key("waving-hand-medium-dark-skin-tone") == _name_key("WAVING HAND") == "wavinghand"
+    meta = json.loads((NODE_MODULES / "emoji-datasource-google" / "emoji.json").read_text())
+    meta.sort(key=lambda m: m["sort_order"])
+    held = set(e["base"][e["split"] == 1].tolist()) | set(u["base"].tolist())
+    held_keys = {_name_key(meta[b]["name"]) for b in held if meta[b]["name"]}
+    assert len(held_keys) > 500
+    assert not {_name_key(n) for n in d["name"].tolist()} & held_keys

@@ -99,3 +99,25 @@ def test_evaluate_only_keeps_the_shipped_file_and_entry(tmp_path, monkeypatch):
     monkeypatch.setattr(build, "_SHIPPED", None)
     assert build.export(mnist_judge.export_spec(mnist_judge.make_model().eval()), target)["file"] == target.name
     assert target.exists()
+
+
+def test_evaluate_only_needs_no_run_for_an_unrecoverable_recipe(tmp_path, monkeypatch):
+    """Without runs/<name>, an evaluate-only build keeps the shipped file and training block, loading no checkpoint."""
+    from training import build
+    from training.recipes import unclip_prior
+
+    target = tmp_path / "unclip_prior.onnx"
+    training = {"steps": 12, "wall_time_s": 3.0, "frozen": ["clip_text"]}
+    entry = {"file": target.name, "sha256": "abc", "training": training}
+    monkeypatch.setattr(build, "RUNS", tmp_path / "runs")
+    monkeypatch.setattr("training.checkpoints.RUNS", tmp_path / "runs")
+    monkeypatch.setattr(build, "_SHIPPED", {target.name: entry})
+    monkeypatch.setattr(build, "_SHIPPED_BY_ID", {"unclip_prior": entry})
+    monkeypatch.setattr(build, "load_trained", lambda *a: pytest.fail("loaded a checkpoint"))
+    assert build.export_trained(unclip_prior, target) == entry and not target.exists()
+    assert build.training_info("unclip_prior") == training
+    (tmp_path / "runs" / "unclip_prior").mkdir(parents=True)  # an evaluation's out_dir is not a run
+    assert build.training_info("unclip_prior") == training
+    monkeypatch.setattr(build, "_SHIPPED", None)
+    with pytest.raises(FileNotFoundError):  # a normal build reads the run
+        build.training_info("unclip_prior")

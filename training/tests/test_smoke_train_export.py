@@ -49,6 +49,17 @@ def test_vae(tmp_path, emoji):
     assert emoji_vae.scaling_factor(t.final_model(), n=32) > 0
 
 
+def test_vae_fine_tune_trains_the_decoder_only(tmp_path, emoji):
+    cfg = emoji_vae.with_overrides(steps=3, batch_size=8, log_every=1, warmup_steps=1, threads=1)
+    tuned = emoji_vae.train(cfg, subset=64, run_dir=tmp_path).final_model().state_dict()
+    first = torch.load(tmp_path / emoji_vae.AUTOENCODER_RUN / "ckpt.pt", weights_only=False)["model"]
+    assert first.keys() == tuned.keys()
+    enc = [k for k in tuned if k.startswith("encoder.")]
+    dec = [k for k in tuned if k.startswith("decoder.")]
+    assert enc and all(torch.equal(first[k], tuned[k]) for k in enc)  # the latents stay as they were
+    assert any(not torch.equal(first[k], tuned[k]) for k in dec)
+
+
 def test_clip(tmp_path, emoji):
     t = _smoke(tiny_clip, tmp_path)
     tok = t.tokenizer

@@ -15,6 +15,8 @@ export interface TrainingRun {
   where: string;
   /** The manifest records a run that has not finished. */
   inProgress: boolean;
+  /** A second run from these weights with part of the model frozen (the VAE's decoder fine-tune). */
+  fineTune?: TrainingRun;
 }
 
 interface Hardware {
@@ -32,10 +34,15 @@ export function whereTrained(device: string | undefined, hardware: Hardware | un
 
 /** The training run of a manifest entry, or null for a model that was never trained (timing twins). */
 export function trainingRun(entry: ModelEntry | undefined): TrainingRun | null {
-  const t = entry?.training as Record<string, unknown> | undefined;
+  return runOf(entry?.training as Record<string, unknown> | undefined);
+}
+
+function runOf(t: Record<string, unknown> | undefined): TrainingRun | null {
   if (typeof t?.steps !== 'number') return null;
   const wall = t.wall_time_s;
+  const fineTune = runOf(t.fine_tune as Record<string, unknown> | undefined);
   return {
+    ...(fineTune ? { fineTune } : {}),
     steps: t.steps,
     batchSize: typeof t.batch_size === 'number' ? t.batch_size : undefined,
     minutes: typeof wall === 'number' ? Math.max(1, Math.round(wall / 60)) : undefined,
@@ -67,6 +74,7 @@ export function trainingTime(id: string, manifest: Manifest = readManifest()): s
 export function trainingSummary(entry: ModelEntry): string {
   const run = trainingRun(entry);
   if (!run) return '—';
-  const time = run.minutes ? `${run.minutes} min ` : '';
-  return `${run.steps.toLocaleString('en')} steps, ${time}on ${run.where}`;
+  const short = (r: TrainingRun) =>
+    `${r.steps.toLocaleString('en')} steps, ${r.minutes ? `${r.minutes} min ` : ''}on ${r.where}`;
+  return run.fineTune ? `${short(run)}; then ${short(run.fineTune)} (fine-tune)` : short(run);
 }
