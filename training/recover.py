@@ -178,7 +178,7 @@ def recover(name: str, weights=WEIGHTS, runs=RUNS) -> dict:
     # A trainer resuming from this finds its step cap reached and trains no further.
     torch.save({"model": model.state_dict(), "ema": None, "opt": None, "step": training.get("steps", 0),
                 "elapsed": training.get("wall_time_s", 0.0), "generator": torch.Generator().manual_seed(0).get_state(),
-                "config": {}, "recovered_from": list(files)}, run / "ckpt.pt")
+                "config": {}, "segments": training.get("segments"), "recovered_from": list(files)}, run / "ckpt.pt")
     (run / "summary.json").write_text(json.dumps({**training, "recovered_from_onnx": list(files)}, indent=2))
     print(f"{name}: recovered from {', '.join(files)}, max abs difference {max(diffs.values()):.1e}", flush=True)
     return diffs

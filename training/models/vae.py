@@ -70,6 +70,11 @@ class Decoder(nn.Module):
         return self.conv_out(h)  # [B, 3, 32, 32]
 
 
+def sample_posterior(mean: torch.Tensor, logvar: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
+    """z ~ q(z | x) = N(mean, exp(logvar)) by reparameterisation (noise drawn on the CPU generator g)."""
+    return mean + torch.exp(0.5 * logvar) * torch.randn(mean.shape, generator=g).to(mean.device)
+
+
 class AutoencoderKL(nn.Module):
     """Encoder + decoder with the reparameterised posterior sample (Kingma & Welling 2014)."""
 
@@ -80,5 +85,5 @@ class AutoencoderKL(nn.Module):
 
     def forward(self, x: torch.Tensor, g: torch.Generator | None = None):
         mean, logvar = self.encoder(x)  # [B, 4, 8, 8] each
-        z = mean + torch.exp(0.5 * logvar) * torch.randn(mean.shape, generator=g).to(mean.device)
+        z = sample_posterior(mean, logvar, g)
         return self.decoder(z), mean, logvar

@@ -21,6 +21,7 @@ import torch
 
 from ..data import load_emoji
 from ..export import ExportSpec, cpu_session
+from ..models.vae import sample_posterior
 from ..paths import RUNS, WEIGHTS
 from ..tokenizer import WordTokenizer
 from ..trainer import TrainConfig, Trainer, overridden
@@ -144,7 +145,7 @@ def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None) -> 
         img = torch.randint(0, n, (b,), generator=g)
         view = torch.randint(0, mini_sd.AUGMENTATIONS, (b,), generator=g) * cache["num_images"] + img
         mean, logvar = cache["mean"][view], cache["logvar"][view]
-        x0 = (mean + torch.exp(0.5 * logvar) * torch.randn(mean.shape, generator=g)) * scale  # [B, 4, 8, 8]
+        x0 = sample_posterior(mean, logvar, g) * scale  # [B, 4, 8, 8]
         caps = torch.stack([c[torch.randint(0, len(c), (1,), generator=g)][0] for c in (cache["captions"][i] for i in img.tolist())])
         caps[torch.rand(b, generator=g) < P_UNCOND] = 0  # the empty prompt
         t = sample_t(b, g)  # [B]

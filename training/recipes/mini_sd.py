@@ -17,6 +17,7 @@ from torch.nn import functional as F
 from ..data import load_emoji
 from ..export import ExportSpec, IOSpec, cpu_session
 from ..models.text_unet import TextUNet, TextUNetConfig
+from ..models.vae import sample_posterior
 from ..paths import RUNS
 from ..schedule import SchedulerConfig, add_noise, alphas_cumprod
 from ..trainer import TrainConfig, Trainer, overridden
@@ -170,7 +171,7 @@ def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None) -> 
         img = torch.randint(0, n, (b,), generator=g)
         view = torch.randint(0, views, (b,), generator=g) * cache["num_images"] + img
         mean, logvar = cache["mean"][view], cache["logvar"][view]
-        z = (mean + torch.exp(0.5 * logvar) * torch.randn(mean.shape, generator=g)) * scale  # [B, 4, 8, 8]
+        z = sample_posterior(mean, logvar, g) * scale  # [B, 4, 8, 8]
         caps = torch.stack([c[torch.randint(0, len(c), (1,), generator=g)][0] for c in (cache["captions"][i] for i in img.tolist())])
         caps[torch.rand(b, generator=g) < P_UNCOND] = 0  # the empty prompt
         t = torch.randint(0, SCHEDULER.num_train_timesteps, (b,), generator=g)

@@ -17,6 +17,7 @@ from torch.nn import functional as F
 from ..data import load_emoji
 from ..export import ExportSpec, IOSpec, cpu_session
 from ..models.unclip import DecoderConfig, UnCLIPDecoder
+from ..models.vae import sample_posterior
 from ..paths import RUNS
 from ..schedule import DDIMConfig, add_noise, alphas_cumprod, ddim_sample
 from ..trainer import TrainConfig, Trainer, overridden
@@ -103,7 +104,7 @@ def train(cfg: TrainConfig = TRAIN, subset: int | None = None, run_dir=None, cac
         b = cfg.batch_size
         img = torch.randint(0, n, (b,), generator=g)
         mean, logvar = cache["mean"][img], cache["logvar"][img]
-        z = (mean + torch.exp(0.5 * logvar) * torch.randn(mean.shape, generator=g)) * scale  # [B, 4, 8, 8]
+        z = sample_posterior(mean, logvar, g) * scale  # [B, 4, 8, 8]
         e = cache["image_embeds"][img] * (torch.rand(b, 1, generator=g) >= P_UNCOND)  # [B, E]
         t = torch.randint(0, SCHEDULER.num_train_timesteps, (b,), generator=g)
         noise = torch.randn(z.shape, generator=g)
