@@ -201,6 +201,9 @@ def build_vae() -> dict:
     e = export(enc, WEIGHTS / "emoji_vae_encoder.onnx")
     d = export(dec, WEIGHTS / "emoji_vae_decoder.onnx")
     e.update(description="KL autoencoder encoder: RGB [-1, 1] 32x32 -> posterior mean/log-variance of an 8x8x4 latent", **common)
+    # The encoder's weights are the autoencoder run's: the fine-tune froze it, so its history stops there.
+    e["training"] = {**{k: v for k, v in e["training"].items() if k != "fine_tune"},
+                     "then": "the decoder was fine-tuned with this encoder frozen (vae_decoder's training.fine_tune)"}
     d.update(description="KL autoencoder decoder: unscaled 8x8x4 latent -> RGB [-1, 1] 32x32 (clamp to [-1, 1])", **common)
     return {"vae_encoder": e, "vae_decoder": d}
 

@@ -147,7 +147,7 @@ def recover(name: str, weights=WEIGHTS, runs=RUNS) -> dict:
         raise SystemExit(f"{name}: runs/{name}/ckpt.pt is a training run; not overwriting it")
     run.mkdir(parents=True, exist_ok=True)
     entries = json.loads((weights / "manifest.json").read_text())["models"]
-    entry = entries[ids[0]]
+    entry = entries[ids[-1]]  # the last graph's entry holds the whole run: the VAE decoder's has the fine-tune the encoder sat out
     files = [entries[i]["file"] for i in ids]
     if name == "tiny_clip":
         shutil.copyfile(weights / "tokenizer.json", run / "tokenizer.json")
@@ -178,7 +178,24 @@ def recover(name: str, weights=WEIGHTS, runs=RUNS) -> dict:
     # A trainer resuming from this finds its step cap reached and trains no further.
     torch.save({"model": model.state_dict(), "ema": None, "opt": None, "step": training.get("steps", 0),
                 "elapsed": training.get("wall_time_s", 0.0), "generator": torch.Generator().manual_seed(0).get_state(),
-                "config": {}, "segments": training.get("segments"), "recovered_from": list(files)}, run / "ckpt.pt")
+                "config": {}, "segments": recorded_segments(training), "recovered_from": list(files)}, run / "ckpt.pt")
     (run / "summary.json").write_text(json.dumps({**training, "recovered_from_onnx": list(files)}, indent=2))
     print(f"{name}: recovered from {', '.join(files)}, max abs difference {max(diffs.values()):.1e}", flush=True)
     return diffs
+
+
+def recorded_segments(training: dict) -> list[dict] | None:
+    """The manifest's thread segments, each with its start time and hardware where the manifest implies them.
+
+    Older manifests record only (from_step, threads, device); a one-segment run began at 0 s on the
+    machine its `hardware` names, which is what a resumed run needs to say which steps ran where.
+    """
+    segments = training.get("segments")
+    if not segments:
+        return None
+    out = [dict(s) for s in segments]
+    if len(out) == 1:
+        out[0].setdefault("from_elapsed_s", 0.0)
+        if "hardware" in training:
+            out[0].setdefault("hardware", training["hardware"])
+    return out

@@ -73,6 +73,7 @@ class Trainer:
         self.elapsed = 0.0  # seconds of training so far, summed over resumes
         self.loss_ema: float | None = None
         self.segments: list[dict] = []  # one entry per (re)start: where it began and with how many threads
+        self.rewarm_from = 0  # the step Adam's moments last started from zero: the linear warm-up counts from here
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.log_file = self.dir / "train.log"
         self._resume()
@@ -88,11 +89,15 @@ class Trainer:
             return
         state = torch.load(self.ckpt_path, map_location=self.device, weights_only=False)
         self.model.load_state_dict(state["model"])
-        if state.get("opt") is not None:  # slim checkpoints (slim_checkpoint) keep no optimiser state
-            self.opt.load_state_dict(state["opt"])
-        if self.ema is not None and state.get("ema") is not None:
-            self.ema.load_state_dict(state["ema"])
         self.step, self.elapsed = state["step"], state["elapsed"]
+        self.rewarm_from = state.get("rewarm_from", 0)
+        if state.get("opt") is not None:
+            self.opt.load_state_dict(state["opt"])
+        else:  # slim or recovered checkpoints keep no optimiser state: Adam restarts, so the learning rate warms up again
+            self.rewarm_from = self.step
+        if self.ema is not None:
+            # a recovered checkpoint has no EMA: start it from the loaded weights, not from the fresh initialisation
+            self.ema.load_state_dict(state["ema"] if state.get("ema") is not None else state["model"])
         self.loss_ema = state.get("loss_ema")
         self.generator.set_state(state["generator"].cpu())  # map_location moves it with the weights
         prev = state.get("config", {})
@@ -106,6 +111,7 @@ class Trainer:
             "ema": self.ema.state_dict() if self.ema is not None else None,
             "step": self.step, "elapsed": self.elapsed, "loss_ema": self.loss_ema,
             "generator": self.generator.get_state(), "config": asdict(self.cfg), "segments": self.segments,
+            "rewarm_from": self.rewarm_from,
         }
         tmp = self.ckpt_path.with_suffix(".tmp")
         torch.save(state, tmp)
@@ -122,14 +128,16 @@ class Trainer:
         """Linear warm-up then cosine decay to 10% (Loshchilov & Hutter 2017, no restarts).
 
         Progress is the larger of the step and the time fraction, so the decay completes
-        whichever budget binds first instead of stopping mid-schedule at the time limit.
+        whichever budget binds first instead of stopping mid-schedule at the time limit. A resume
+        that lost Adam's moments (`rewarm_from`) ramps linearly up to the cosine's value again.
         """
         c = self.cfg
         if step < c.warmup_steps:
             return c.lr * (step + 1) / c.warmup_steps
         p_steps = (step - c.warmup_steps) / max(1, c.steps - c.warmup_steps)
         p = min(1.0, max(p_steps, self.elapsed / (c.max_minutes * 60)))
-        return c.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+        lr = c.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+        return lr * min(1.0, (step - self.rewarm_from + 1) / c.warmup_steps)
 
     @torch.no_grad()
     def _update_ema(self) -> None:
@@ -146,7 +154,9 @@ class Trainer:
         torch.set_num_threads(c.threads)
         budget = c.max_minutes * 60
         if self.step < c.steps and self.elapsed < budget:
-            seg = {"from_step": self.step, "threads": c.threads, "device": c.device}
+            # where and when each (re)start began, so a run that moved between machines reports each part's share
+            seg = {"from_step": self.step, "from_elapsed_s": round(self.elapsed, 1), "threads": c.threads, "device": c.device,
+                   "hardware": {**hardware(), "threads": c.threads}}
             if not self.segments or {k: self.segments[-1][k] for k in ("threads", "device")} != {k: seg[k] for k in ("threads", "device")}:
                 self.segments.append(seg)
         self.log(f"start step={self.step}/{c.steps} budget={c.max_minutes} min threads={c.threads} device={c.device}")

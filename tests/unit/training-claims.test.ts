@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/lib/runtime/manifest';
-import { trainedFor, trainingRun, trainingSummary, whereTrained } from '../../src/lib/site/training';
+import { runInWords, runOf, trainedFor, trainingRun, trainingSummary, whereTrained } from '../../src/lib/site/training';
 
 const manifest: Manifest = JSON.parse(readFileSync('public/weights/manifest.json', 'utf8'));
 
@@ -85,7 +85,14 @@ describe('training claims', () => {
       if (typeof t.wall_time_s === 'number') {
         const minutes = Math.max(1, Math.round(t.wall_time_s / 60));
         expect(text).toContain(` in ${minutes} minute`);
-        expect(trainingSummary(entry)).toContain(`${minutes} min on`);
+        const parts = trainingRun(entry)?.parts;
+        if (parts) {
+          expect(parts.reduce((n, p) => n + p.steps, 0)).toBe(t.steps);
+          for (const p of parts)
+            expect(trainingSummary(entry)).toContain(
+              `${p.steps.toLocaleString('en')} (${p.minutes} min) on ${p.where}`,
+            );
+        } else expect(trainingSummary(entry)).toContain(`${minutes} min on`);
       }
       if (t.device === 'cuda') expect(text).toMatch(/ GPU$/);
       else expect(text).toMatch(/CPU/);
@@ -112,6 +119,43 @@ describe('training claims', () => {
     expect(trainingSummary(entry)).toBe(
       '7,471 steps, 35 min on a 1-thread CPU; then 8,000 steps, 22 min on a 1-thread CPU (fine-tune)',
     );
+  });
+
+  it('gives each machine its share of a run that was resumed on another one', () => {
+    const gpu = { gpu: 'NVIDIA H100 80GB HBM3', threads: 2 };
+    const cpu = { cpu: 'Intel Xeon', threads: 2 };
+    const training = {
+      steps: 44000,
+      batch_size: 128,
+      wall_time_s: 5100,
+      device: 'cpu',
+      hardware: cpu,
+      segments: [
+        { from_step: 0, from_elapsed_s: 0, threads: 2, device: 'cuda', hardware: gpu },
+        { from_step: 13954, from_elapsed_s: 582, threads: 2, device: 'cpu', hardware: cpu },
+        { from_step: 20000, from_elapsed_s: 1400, threads: 1, device: 'cpu', hardware: { ...cpu, threads: 1 } },
+        { from_step: 21000, from_elapsed_s: 1600, threads: 2, device: 'cpu', hardware: cpu },
+      ],
+    };
+    const run = runOf(training);
+    expect(run?.parts).toEqual([
+      { steps: 13954, minutes: 10, where: 'one NVIDIA H100 80GB HBM3 GPU' },
+      { steps: 6046, minutes: 14, where: 'a 2-thread CPU (Intel Xeon)' },
+      { steps: 1000, minutes: 3, where: 'a 1-thread CPU (Intel Xeon)' },
+      { steps: 23000, minutes: 58, where: 'a 2-thread CPU (Intel Xeon)' },
+    ]);
+    expect(runInWords(run!)).toBe(
+      '44,000 steps of batch 128 in 85 minutes: the first 13,954 (10 minutes) on one NVIDIA H100 80GB HBM3 GPU, ' +
+        'then 6,046 (14 minutes) on a 2-thread CPU (Intel Xeon), then 1,000 (3 minutes) on a 1-thread CPU (Intel Xeon), ' +
+        'then 23,000 (58 minutes) on a 2-thread CPU (Intel Xeon)',
+    );
+    // segments that do not say when they began (older manifests) leave the run in one piece
+    const older = runOf({
+      ...training,
+      segments: training.segments.map(({ from_step, device }) => ({ from_step, device })),
+    });
+    expect(older?.parts).toBeUndefined();
+    expect(older?.where).toBe('a 2-thread CPU (Intel Xeon)');
   });
 
   it('names the machine as the manifest records it', () => {

@@ -10,7 +10,7 @@ import torch
 from training.export import export
 from training.models.dit import DiT, DiTConfig, get_2d_sincos_pos_embed
 from training.recipes import class_unet, emoji_judge, mini_dit
-from training.trainer import slim_checkpoint
+from training.trainer import Trainer, slim_checkpoint
 
 TINY = DiTConfig(hidden_size=32, depth=2, num_heads=2)  # same token grid as the shipped model, 1/4 the width
 FP16_TOL = 2e-3  # fp16-stored weights vs the fp32 module; fp32 export alone is ~1e-6
@@ -81,6 +81,11 @@ def test_train_resume_and_export(tmp_path, monkeypatch):
     assert t.step == 3 and math.isfinite(t.loss_ema) and t.ema is not None
     t = mini_dit.train(mini_dit.with_overrides(steps=4, **kw), run_dir=tmp_path)
     assert t.step == 4  # resumed from the checkpoint, not restarted
+    elapsed = t.elapsed
+    t = mini_dit.train(mini_dit.with_overrides(steps=5, **{**kw, "threads": 2}), run_dir=tmp_path)
+    first, second = t.summary["segments"]  # a resume with other threads is a new segment, with its start and machine
+    assert (first["from_step"], first["from_elapsed_s"], first["hardware"]["threads"]) == (0, 0.0, 1)
+    assert second["from_step"] == 4 and second["from_elapsed_s"] == round(elapsed, 1) and second["hardware"]["threads"] == 2
     info = export(mini_dit.export_spec(t.final_model()), tmp_path / "dit.onnx")
     assert info["export_check"]["webgpu_ok"] and info["parameters"] == sum(p.numel() for p in DiT(TINY).parameters())
 
@@ -101,6 +106,23 @@ def test_class_unet_baseline_trains_on_the_dit_data_and_resumes_from_a_slim_chec
     (tmp_path / "slim.pt").replace(tmp_path / "ckpt.pt")
     t2 = class_unet.train(class_unet.with_overrides(steps=3, **kw), run_dir=tmp_path)
     assert t2.step == 3
+
+
+def test_a_resume_without_optimiser_state_warms_up_again_from_the_loaded_weights(tmp_path):
+    """A slim or recovered checkpoint restarts Adam: the learning rate ramps up again from the resume step,
+    and the EMA starts from the loaded weights (a recovered checkpoint has none of its own)."""
+    cfg = mini_dit.with_overrides(steps=100, warmup_steps=10, max_minutes=60.0, threads=1)
+    model = DiT(TINY)
+    torch.save({"model": model.state_dict(), "ema": None, "opt": None, "step": 40, "elapsed": 0.0,
+                "generator": torch.Generator().manual_seed(0).get_state()}, tmp_path / "ckpt.pt")
+    t = Trainer("dit", DiT(TINY), cfg, tmp_path)
+    assert t.step == 40 and t.rewarm_from == 40
+    ramp = [t.lr_at(s) for s in range(40, 50)]  # 1/10 .. 10/10 of the cosine at each step
+    assert ramp == sorted(ramp) and ramp[0] < ramp[-1] / 8 and t.lr_at(50) > t.lr_at(60) > t.lr_at(99)
+    for a, b in zip(t.ema.state_dict().values(), model.state_dict().values()):
+        assert torch.equal(a, b)
+    t.save()  # the ramp's start survives a checkpoint written mid-ramp
+    assert Trainer("dit", DiT(TINY), cfg, tmp_path).rewarm_from == 40
 
 
 def test_paper_configs_end_with_ours():

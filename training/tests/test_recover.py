@@ -8,7 +8,7 @@ import torch
 from training.checkpoints import load_trained
 from training.export import export
 from training.recipes import emoji_judge, emoji_vae, mnist_judge, tiny_clip
-from training.recover import SHIPPED, recover
+from training.recover import SHIPPED, recorded_segments, recover
 from training.tokenizer import WordTokenizer
 
 
@@ -121,3 +121,14 @@ def test_evaluate_only_needs_no_run_for_an_unrecoverable_recipe(tmp_path, monkey
     monkeypatch.setattr(build, "_SHIPPED", None)
     with pytest.raises(FileNotFoundError):  # a normal build reads the run
         build.training_info("unclip_prior")
+
+
+def test_recorded_segments_say_when_and_where_a_one_machine_run_began():
+    """A resumed recovered run reports each machine's share; older manifests record only (step, threads, device)."""
+    gpu = {"cpu": "Xeon", "threads": 2, "gpu": "NVIDIA H100 80GB HBM3"}
+    one = {"steps": 100, "device": "cuda", "hardware": gpu, "segments": [{"from_step": 0, "threads": 2, "device": "cuda"}]}
+    assert recorded_segments(one) == [{"from_step": 0, "threads": 2, "device": "cuda", "from_elapsed_s": 0.0, "hardware": gpu}]
+    assert one["segments"] == [{"from_step": 0, "threads": 2, "device": "cuda"}]  # the manifest's block is left as it was
+    two = {**one, "segments": one["segments"] + [{"from_step": 50, "threads": 1, "device": "cpu"}]}
+    assert recorded_segments(two) == two["segments"]  # which hardware ran the first half is not recorded: guess nothing
+    assert recorded_segments({"steps": 3}) is None

@@ -6,6 +6,7 @@
 import { ditMacs, ditSizeConfigFromManifest, type DitSizeConfig } from '../diffusion/dit-flops';
 import type { Manifest } from '../runtime/manifest';
 import { readManifest } from './models';
+import { runOf, type TrainingRun } from './training';
 
 export interface PaperConfigRow {
   name: string;
@@ -34,21 +35,15 @@ export interface DitFacts {
   recommendedSteps?: number;
   /** Share of samples the emoji judge puts in the asked category, keyed by guidance scale. */
   judgeAgreement: Record<number, number>;
+  /** The same per category name, keyed by guidance scale. */
+  judgePerCategory: Record<number, Record<string, number>>;
   /** The judge's accuracy on real training emoji: what a model that reproduced its data would score. */
   judgeOnTraining?: number;
   /** How the DiT was trained: steps, batch, minutes and where. */
-  training?: TrainingFacts;
-  /** The class-conditional UNet trained on the same data and budget (training/recipes/class_unet.py). */
-  unetBaseline?: { parameters?: number; judgeAgreement: Record<number, number>; training?: TrainingFacts };
+  training?: TrainingRun;
+  /** The class-conditional UNet trained on the same data, loss and batch (training/recipes/class_unet.py). */
+  unetBaseline?: { parameters?: number; judgeAgreement: Record<number, number>; training?: TrainingRun };
   inProgress: boolean;
-}
-
-export interface TrainingFacts {
-  steps: number;
-  batchSize?: number;
-  minutes?: number;
-  /** 'GPU' or 'CPU'. */
-  hardware: string;
 }
 
 // Metrics are free-form JSON that each training recipe defines; these modules read them defensively.
@@ -64,14 +59,13 @@ function agreement(metrics: Loose | undefined): Record<number, number> {
   );
 }
 
-function trainingFacts(t: Loose | undefined): TrainingFacts | undefined {
-  if (typeof t?.steps !== 'number') return undefined;
-  return {
-    steps: t.steps,
-    batchSize: t.batch_size,
-    minutes: typeof t.wall_time_s === 'number' ? t.wall_time_s / 60 : undefined,
-    hardware: t.device === 'cuda' ? 'GPU' : 'CPU',
-  };
+/** Per-category judge agreement per guidance scale ({ guidance_4: { per_category: { Flags: 1 } } }). */
+function perCategory(metrics: Loose | undefined): Record<number, Record<string, number>> {
+  return Object.fromEntries(
+    Object.entries(metrics ?? {})
+      .filter(([key, value]) => key.startsWith('guidance_') && value?.per_category)
+      .map(([key, value]) => [Number(key.slice('guidance_'.length)), value.per_category as Record<string, number>]),
+  );
 }
 
 export function ditFacts(manifest: Manifest = readManifest()): DitFacts {
@@ -88,13 +82,14 @@ export function ditFacts(manifest: Manifest = readManifest()): DitFacts {
     recommendedGuidance: manifest.models.dit?.recommended_sampling?.guidance_scale,
     recommendedSteps: manifest.models.dit?.recommended_sampling?.steps,
     judgeAgreement: agreement(entry?.metrics),
+    judgePerCategory: perCategory(entry?.metrics),
     judgeOnTraining: entry?.metrics?.judge_on_training_images?.accuracy,
-    training: trainingFacts(entry?.training),
+    training: runOf(entry?.training) ?? undefined,
     unetBaseline: entry?.metrics?.unet_baseline
       ? {
           parameters: entry.metrics.unet_baseline.parameters,
           judgeAgreement: agreement(entry.metrics.unet_baseline),
-          training: trainingFacts(entry.metrics.unet_baseline.training),
+          training: runOf(entry.metrics.unet_baseline.training) ?? undefined,
         }
       : undefined,
     inProgress: Boolean(entry?.training?.in_progress),
@@ -105,4 +100,42 @@ export function ditFacts(manifest: Manifest = readManifest()): DitFacts {
 export function gflopsAtPatch(size: DitSizeConfig, patchSize: number): number | null {
   if (size.inputSize % patchSize !== 0) return null;
   return ditMacs({ ...size, patchSize }).total / 1e9;
+}
+
+/** How the DiT stands against its UNet baseline, for the chapter's comparison. */
+export interface DitVsUnet {
+  /** The largest guidance scale both were judged at (the comparison's scale). */
+  guidance: number;
+  /** DiT steps over UNet steps. */
+  stepRatio: number;
+  /** Both trained for the same wall time, as the recipes set them (rather than the DiT for longer). */
+  sameBudget: boolean;
+  /** The DiT's judge agreement at `guidance` is at least the UNet's. */
+  caughtUp: boolean;
+}
+
+/** The comparison, or null when either model lacks its steps, wall time or judge scores. */
+export function ditVsUnet(facts: DitFacts): DitVsUnet | null {
+  const unet = facts.unetBaseline;
+  const [dit, base] = [facts.training, unet?.training];
+  if (!unet || !dit?.minutes || !base?.minutes) return null;
+  const common = Object.keys(facts.judgeAgreement)
+    .map(Number)
+    .filter((g) => g in unet.judgeAgreement);
+  if (common.length === 0) return null;
+  const guidance = Math.max(...common);
+  return {
+    guidance,
+    stepRatio: dit.steps / base.steps,
+    sameBudget: dit.minutes === base.minutes,
+    caughtUp: facts.judgeAgreement[guidance] >= unet.judgeAgreement[guidance],
+  };
+}
+
+/** The `n` categories the judge least often recognised at `guidance`, weakest first. */
+export function weakestCategories(facts: DitFacts, guidance: number, n: number): string[] {
+  return Object.entries(facts.judgePerCategory[guidance] ?? {})
+    .sort(([, a], [, b]) => a - b)
+    .slice(0, n)
+    .map(([name]) => name);
 }
