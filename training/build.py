@@ -346,12 +346,14 @@ def build_mini_dit() -> dict:
     metrics = r.evaluate(path, threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
     gflops = count_flops(path) / 2e9  # the paper's convention: one multiply-add = one flop
     baseline = RUNS / "class_unet" / "evaluation.json"
-    shipped = entry.get("metrics", {}).get("unet_baseline")  # evaluate-only: entry is the manifest's copy
+    # the manifest's baseline, for a build without runs/class_unet (evaluate-only, or the DiT alone trained on)
+    shipped_dit = json.loads(MANIFEST.read_text())["models"].get("dit", {}) if MANIFEST.exists() else {}
+    shipped = shipped_dit.get("metrics", {}).get("unet_baseline")
     if baseline.exists():  # the UNet trained on the same data and budget (recipes/class_unet.py)
         metrics["unet_baseline"] = json.loads(baseline.read_text())
     elif shipped:  # the class UNet ships no file, so recover cannot bring it back to score it again
         metrics["unet_baseline"] = {**shipped, "not_rescored": (
-            "kept from an earlier build: this evaluate-only build had no runs/class_unet to score again; its samples "
+            "kept from an earlier build: this build had no runs/class_unet to score again; its samples "
             "were decoded by the VAE decoder of that build, which may not be the one shipped")}
     c = r.DIT
     entry.update(

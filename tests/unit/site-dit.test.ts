@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ditFacts, ditVsUnet, weakestCategories, type DitFacts } from '../../src/lib/site/dit';
+import { bestCategory, ditFacts, ditVsUnet, weakestCategories, type DitFacts } from '../../src/lib/site/dit';
 
 const run = (steps: number, minutes: number) => ({ steps, minutes, where: 'a CPU', inProgress: false });
 
@@ -20,7 +20,8 @@ function facts(overrides: Partial<DitFacts>): DitFacts {
 describe('the DiT against its UNet baseline', () => {
   it('compares at the largest guidance both were judged at', () => {
     const v = ditVsUnet(facts({}));
-    expect(v).toEqual({ guidance: 4, stepRatio: 5, sameBudget: false, caughtUp: false });
+    expect(v).toMatchObject({ guidance: 4, stepRatio: 5, sameBudget: false, caughtUp: false });
+    expect(v?.gap).toBeCloseTo(0.24, 10);
     expect(ditVsUnet(facts({ judgeAgreement: { 1: 0.5, 4: 0.84 } }))?.caughtUp).toBe(true);
   });
 
@@ -37,6 +38,18 @@ describe('the DiT against its UNet baseline', () => {
   it('names the categories the judge recognises least often, weakest first', () => {
     expect(weakestCategories(facts({}), 4, 2)).toEqual(['Objects', 'Activities']);
     expect(weakestCategories(facts({}), 8, 2)).toEqual([]);
+  });
+
+  it('opens the sampler on the category the judge recognised most often, never on skin-tone swatches', () => {
+    const f = facts({
+      categoryNames: ['Activities', 'Component', 'Flags', 'Objects', 'People & Body'],
+      judgePerCategory: {
+        1: { Activities: 0.3, Component: 0.8, Flags: 0.6, Objects: 0.1, 'People & Body': 0.7 },
+        4: { Activities: 0.4, Component: 1, Flags: 0.96, Objects: 0.2, 'People & Body': 0.96 },
+      },
+    });
+    expect(bestCategory(f, 4)).toBe(4); // ties with Flags at guidance 4, ahead at guidance 1
+    expect(bestCategory(f, 2)).toBe(0); // no per-category scores at guidance 2: the first category
   });
 
   it('reads per-category scores for every guidance scale the shipped manifest judged', () => {

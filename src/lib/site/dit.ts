@@ -112,6 +112,8 @@ export interface DitVsUnet {
   sameBudget: boolean;
   /** The DiT's judge agreement at `guidance` is at least the UNet's. */
   caughtUp: boolean;
+  /** The UNet's agreement at `guidance` minus the DiT's (negative when the DiT is ahead). */
+  gap: number;
 }
 
 /** The comparison, or null when either model lacks its steps, wall time or judge scores. */
@@ -129,6 +131,7 @@ export function ditVsUnet(facts: DitFacts): DitVsUnet | null {
     stepRatio: dit.steps / base.steps,
     sameBudget: dit.minutes === base.minutes,
     caughtUp: facts.judgeAgreement[guidance] >= unet.judgeAgreement[guidance],
+    gap: unet.judgeAgreement[guidance] - facts.judgeAgreement[guidance],
   };
 }
 
@@ -138,4 +141,30 @@ export function weakestCategories(facts: DitFacts, guidance: number, n: number):
     .sort(([, a], [, b]) => a - b)
     .slice(0, n)
     .map(([name]) => name);
+}
+
+/**
+ * Unicode's "Component" group holds skin-tone swatches and hair parts, never shown alone: a flat square
+ * is easy to hit and shows nothing about conditioning, so the sampler never opens on it.
+ */
+const NOT_STANDALONE = new Set(['Component']);
+
+/**
+ * Index of the category the judge recognised most often at `guidance`, ties broken at guidance 1 (the
+ * sampler's first pick); 0 when the manifest has no per-category scores.
+ */
+export function bestCategory(facts: DitFacts, guidance: number): number {
+  const score = (name: string, g: number) => facts.judgePerCategory[g]?.[name] ?? -1;
+  let best = -1;
+  facts.categoryNames.forEach((name, i) => {
+    if (NOT_STANDALONE.has(name)) return;
+    const b = facts.categoryNames[best];
+    if (
+      best < 0 ||
+      score(name, guidance) > score(b, guidance) ||
+      (score(name, guidance) === score(b, guidance) && score(name, 1) > score(b, 1))
+    )
+      best = i;
+  });
+  return Object.keys(facts.judgePerCategory[guidance] ?? {}).length > 0 && best >= 0 ? best : 0;
 }

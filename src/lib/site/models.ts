@@ -39,7 +39,11 @@ export function headlineMetric(id: string, entry: ModelEntry): string {
       .filter(([k]) => k.startsWith('guidance_'))
       .map(([k, v]) => `${pct(v.judge_agreement)} at guidance ${k.slice('guidance_'.length)}`);
     const unet = m.unet_baseline?.guidance_4?.judge_agreement;
-    const baseline = typeof unet === 'number' ? `; a UNet trained the same way: ${pct(unet)} at guidance 4` : '';
+    const unetSteps = m.unet_baseline?.training?.steps;
+    const baseline =
+      typeof unet === 'number'
+        ? `; a UNet on the same data and loss${typeof unetSteps === 'number' ? ` (${unetSteps.toLocaleString('en')} steps)` : ''}: ${pct(unet)} at guidance 4`
+        : '';
     return `samples in the requested category (emoji judge): ${best.join(', ') || '—'} (chance 10%)${baseline}`;
   }
   if (id === 'unclip_decoder') {
