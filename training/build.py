@@ -44,6 +44,11 @@ _SHIPPED: dict[str, dict] | None = None
 _SHIPPED_BY_ID: dict[str, dict] = {}  # the same entries by manifest id
 
 
+def _manifest_models() -> dict[str, dict]:
+    """The entries of manifest.json as it stands on disk, by id ({} before the first build)."""
+    return json.loads(MANIFEST.read_text())["models"] if MANIFEST.exists() else {}
+
+
 def _shipped_entry(path: Path) -> dict:
     """In an evaluate-only build: a copy of the manifest's entry for the shipped file at `path`."""
     return json.loads(json.dumps(_SHIPPED[path.name]))
@@ -347,8 +352,7 @@ def build_mini_dit() -> dict:
     gflops = count_flops(path) / 2e9  # the paper's convention: one multiply-add = one flop
     baseline = RUNS / "class_unet" / "evaluation.json"
     # the manifest's baseline, for a build without runs/class_unet (evaluate-only, or the DiT alone trained on)
-    shipped_dit = json.loads(MANIFEST.read_text())["models"].get("dit", {}) if MANIFEST.exists() else {}
-    shipped = shipped_dit.get("metrics", {}).get("unet_baseline")
+    shipped = _manifest_models().get("dit", {}).get("metrics", {}).get("unet_baseline")
     if baseline.exists():  # the UNet trained on the same data and budget (recipes/class_unet.py)
         metrics["unet_baseline"] = json.loads(baseline.read_text())
     elif shipped:  # the class UNet ships no file, so recover cannot bring it back to score it again
@@ -604,7 +608,7 @@ def build_mini_flow() -> dict:
 
     path = WEIGHTS / "sd_flow.onnx"
     entry = export_trained(r, path)
-    sd = json.loads(MANIFEST.read_text())["models"]["sd_unet"]
+    sd = _manifest_models()["sd_unet"]
     int8 = WEIGHTS / "sd_unet_int8.onnx"
     twin = requantize_int8(WEIGHTS / sd["file"], int8) if _SHIPPED is None else _shipped_entry(int8)
     metrics = r.evaluate(path, WEIGHTS / twin["file"], threads=torch.get_num_threads(), out_dir=RUNS / r.NAME)
@@ -648,7 +652,7 @@ def write_manifest() -> dict:
     """Assemble manifest.json from every recipe's result.json, re-hashing the files as they are now."""
     # Models whose run is not on this machine keep their entry from the manifest as it stands (a partial
     # rebuild must not drop them); a fresh `build all` has every result.json and rewrites every entry.
-    old = json.loads(MANIFEST.read_text())["models"] if MANIFEST.exists() else {}
+    old = _manifest_models()
     models: dict[str, dict] = {}
     for name, ids in MODEL_IDS.items():
         path = RUNS / name / "result.json"
@@ -684,7 +688,7 @@ def build(target: str, train: bool = True, overrides: dict | None = None, evalua
     global _SHIPPED, _SHIPPED_BY_ID
     if evaluate_only:
         train = False
-        _SHIPPED_BY_ID = json.loads(MANIFEST.read_text())["models"]
+        _SHIPPED_BY_ID = _manifest_models()
         _SHIPPED = {e["file"]: e for e in _SHIPPED_BY_ID.values()}
 
     if overrides and overrides.get("threads"):

@@ -50,23 +50,23 @@ export interface DitFacts {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- untyped manifest JSON, read with optional chaining
 type Loose = Record<string, any>;
 
-/** Judge agreement per guidance scale from a metrics block ({ guidance_2: { judge_agreement } }). */
-function agreement(metrics: Loose | undefined): Record<number, number> {
-  return Object.fromEntries(
-    Object.entries(metrics ?? {})
-      .filter(([key, value]) => key.startsWith('guidance_') && typeof value?.judge_agreement === 'number')
-      .map(([key, value]) => [Number(key.slice('guidance_'.length)), value.judge_agreement as number]),
-  );
+/** One field of every `guidance_<w>` block of a metrics block, keyed by w (blocks without it are skipped). */
+function byGuidance<T>(metrics: Loose | undefined, pick: (block: Loose) => T | undefined): Record<number, T> {
+  const out: Record<number, T> = {};
+  for (const [key, block] of Object.entries(metrics ?? {})) {
+    const value = key.startsWith('guidance_') ? pick(block ?? {}) : undefined;
+    if (value !== undefined) out[Number(key.slice('guidance_'.length))] = value;
+  }
+  return out;
 }
 
+/** Judge agreement per guidance scale ({ guidance_2: { judge_agreement } }). */
+const agreement = (metrics: Loose | undefined) =>
+  byGuidance(metrics, (b) => (typeof b.judge_agreement === 'number' ? (b.judge_agreement as number) : undefined));
+
 /** Per-category judge agreement per guidance scale ({ guidance_4: { per_category: { Flags: 1 } } }). */
-function perCategory(metrics: Loose | undefined): Record<number, Record<string, number>> {
-  return Object.fromEntries(
-    Object.entries(metrics ?? {})
-      .filter(([key, value]) => key.startsWith('guidance_') && value?.per_category)
-      .map(([key, value]) => [Number(key.slice('guidance_'.length)), value.per_category as Record<string, number>]),
-  );
-}
+const perCategory = (metrics: Loose | undefined) =>
+  byGuidance(metrics, (b) => b.per_category as Record<string, number> | undefined);
 
 export function ditFacts(manifest: Manifest = readManifest()): DitFacts {
   const entry = (manifest.models as Record<string, Loose>).dit;
@@ -155,16 +155,12 @@ const NOT_STANDALONE = new Set(['Component']);
  */
 export function bestCategory(facts: DitFacts, guidance: number): number {
   const score = (name: string, g: number) => facts.judgePerCategory[g]?.[name] ?? -1;
-  let best = -1;
-  facts.categoryNames.forEach((name, i) => {
-    if (NOT_STANDALONE.has(name)) return;
-    const b = facts.categoryNames[best];
-    if (
-      best < 0 ||
-      score(name, guidance) > score(b, guidance) ||
-      (score(name, guidance) === score(b, guidance) && score(name, 1) > score(b, 1))
-    )
-      best = i;
-  });
-  return Object.keys(facts.judgePerCategory[guidance] ?? {}).length > 0 && best >= 0 ? best : 0;
+  const ranked = facts.categoryNames
+    .map((name, index) => ({ name, index }))
+    .filter(({ name }) => !NOT_STANDALONE.has(name) && name in (facts.judgePerCategory[guidance] ?? {}))
+    .sort(
+      (a, b) =>
+        score(b.name, guidance) - score(a.name, guidance) || score(b.name, 1) - score(a.name, 1) || a.index - b.index,
+    );
+  return ranked[0]?.index ?? 0;
 }
